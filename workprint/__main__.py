@@ -1,0 +1,3 @@
+from workprint.cli import main
+
+main()

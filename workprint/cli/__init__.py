@@ -1,0 +1,41 @@
+"""The ``workprint`` command: one Typer sub-app or command module per group."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from workprint.cli.app import app
+from workprint.errors import WorkprintError
+
+# Importing the command modules registers their commands on ``app``.
+from workprint.cli import consent as _consent  # noqa: F401  isort: skip
+from workprint.cli import control as _control  # noqa: F401  isort: skip
+from workprint.cli import demo as _demo  # noqa: F401  isort: skip
+from workprint.cli import events as _events  # noqa: F401  isort: skip
+from workprint.cli import record as _record  # noqa: F401  isort: skip
+from workprint.cli import service as _service  # noqa: F401  isort: skip
+
+
+def main() -> None:
+    """Entry point: run the app; a ``WorkprintError`` becomes one line on stderr and exit 2."""
+    try:
+        app(standalone_mode=False)
+    except WorkprintError as exc:
+        print(f"workprint: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("workprint: aborted", file=sys.stderr)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        raise

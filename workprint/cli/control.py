@@ -1,0 +1,3 @@
+"""`workprint control` commands."""
+
+from workprint.cli.app import app  # noqa: F401

@@ -1,0 +1,3 @@
+"""`workprint events` commands."""
+
+from workprint.cli.app import app  # noqa: F401

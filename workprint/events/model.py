@@ -1,0 +1,191 @@
+"""The raw event model, schema v1.
+
+One tagged union of msgspec structs. Every event carries ``t`` (wall-clock nanoseconds since the
+Unix epoch, set once at capture and never rewritten), ``session`` (the recording session id) and
+``seq`` (a per-device sequence number that only grows, across restarts too). The JSON Lines
+interchange form is documented in docs/events.md; ``codec`` reads and writes it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final, Literal
+
+import msgspec
+
+SCHEMA_VERSION: Final = 1
+
+# Key classes: what a key event keeps when the text-content scope is not granted.
+KeyClass = Literal[
+    "letter",
+    "digit",
+    "space",
+    "punctuation",
+    "navigation",
+    "editing",
+    "modifier",
+    "function",
+    "other",
+]
+KEY_CLASSES: Final[tuple[str, ...]] = (
+    "letter",
+    "digit",
+    "space",
+    "punctuation",
+    "navigation",
+    "editing",
+    "modifier",
+    "function",
+    "other",
+)
+
+# Modifier names, in the fixed order used in ``mods`` tuples.
+Modifier = Literal["shift", "ctrl", "alt", "meta", "altgr", "capslock"]
+MODIFIERS: Final[tuple[str, ...]] = ("shift", "ctrl", "alt", "meta", "altgr", "capslock")
+
+Scope = Literal["input-timing", "text-content", "mouse", "app-usage", "window-titles", "browsing"]
+SCOPES: Final[tuple[str, ...]] = (
+    "input-timing",
+    "text-content",
+    "mouse",
+    "app-usage",
+    "window-titles",
+    "browsing",
+)
+
+
+NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+Coord = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
+Button = Annotated[int, msgspec.Meta(ge=1, le=32)]
+SessionId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class EventBase(msgspec.Struct, kw_only=True, tag_field="type", omit_defaults=True):
+    t: NonNegative
+    session: SessionId
+    seq: NonNegative = 0
+
+
+class KeyDown(EventBase, tag="key_down", kw_only=True):
+    """A key went down. ``key``/``char``/``keycode`` are None when text content is out of scope
+    for a printable key: only ``cls``, ``mods`` and the timing remain."""
+
+    cls: KeyClass
+    key: str | None = None
+    char: str | None = None
+    keycode: Annotated[int, msgspec.Meta(ge=0, le=255)] | None = None
+    mods: tuple[Modifier, ...] = ()
+
+
+class KeyUp(EventBase, tag="key_up", kw_only=True):
+    cls: KeyClass
+    key: str | None = None
+    char: str | None = None
+    keycode: Annotated[int, msgspec.Meta(ge=0, le=255)] | None = None
+    mods: tuple[Modifier, ...] = ()
+
+
+class MouseMove(EventBase, tag="mouse_move", kw_only=True):
+    x: Coord
+    y: Coord
+
+
+class MouseDown(EventBase, tag="mouse_down", kw_only=True):
+    x: Coord
+    y: Coord
+    button: Button  # 1 left, 2 middle, 3 right, 8/9 back/forward
+
+
+class MouseUp(EventBase, tag="mouse_up", kw_only=True):
+    x: Coord
+    y: Coord
+    button: Button
+
+
+class Scroll(EventBase, tag="scroll", kw_only=True):
+    """One wheel notch or more. dy > 0 scrolls up, dx > 0 scrolls right (pynput's convention)."""
+
+    x: Coord
+    y: Coord
+    dx: int = 0
+    dy: int = 0
+
+
+class WindowFocus(EventBase, tag="window_focus", kw_only=True):
+    """The active window changed (or its title did). ``title`` is None without window-titles."""
+
+    app: str
+    title: str | None = None
+    pid: int | None = None
+    window: int = 0
+
+
+class SessionStart(EventBase, tag="session_start", kw_only=True):
+    device: str
+    host: str = ""
+    schema: int = SCHEMA_VERSION
+    screen_w: int = 0
+    screen_h: int = 0
+    source: str = "x11"
+    scopes: tuple[Scope, ...] = ()
+
+
+class SessionStop(EventBase, tag="session_stop", kw_only=True):
+    reason: str = "stopped"
+
+
+class Pause(EventBase, tag="pause", kw_only=True):
+    reason: str = "user"
+
+
+class Resume(EventBase, tag="resume", kw_only=True):
+    reason: str = "user"
+
+
+class ConsentChange(EventBase, tag="consent_change", kw_only=True):
+    scopes: tuple[Scope, ...]
+    policy_version: int = 0
+
+
+class Gap(EventBase, tag="gap", kw_only=True):
+    """Capture stopped for a span that must not be recorded; deliberately says nothing of why
+    beyond a coarse reason ("excluded")."""
+
+    reason: str
+    t_end: int | None = None
+
+
+Event = (
+    KeyDown
+    | KeyUp
+    | MouseMove
+    | MouseDown
+    | MouseUp
+    | Scroll
+    | WindowFocus
+    | SessionStart
+    | SessionStop
+    | Pause
+    | Resume
+    | ConsentChange
+    | Gap
+)
+
+EVENT_TYPES: Final[tuple[type[EventBase], ...]] = (
+    KeyDown,
+    KeyUp,
+    MouseMove,
+    MouseDown,
+    MouseUp,
+    Scroll,
+    WindowFocus,
+    SessionStart,
+    SessionStop,
+    Pause,
+    Resume,
+    ConsentChange,
+    Gap,
+)
+
+# Which consent scope an event type needs before it may be kept (None: lifecycle markers).
+KEY_EVENTS: Final = (KeyDown, KeyUp)
+MOUSE_EVENTS: Final = (MouseMove, MouseDown, MouseUp, Scroll)
