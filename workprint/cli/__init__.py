@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import typer
-
 from workprint.cli.app import app
 from workprint.errors import WorkprintError
 
@@ -19,23 +17,13 @@ from workprint.cli import service as _service  # noqa: F401  isort: skip
 
 
 def main() -> None:
-    """Entry point: run the app; a ``WorkprintError`` becomes one line on stderr and exit 2."""
+    """Entry point: a ``WorkprintError`` becomes one line on stderr and its exit code.
+
+    Typer's standalone mode already turns usage errors into a short message and exit 2."""
     try:
-        app(standalone_mode=False)
+        app()
     except WorkprintError as exc:
         print(f"workprint: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        print("workprint: aborted", file=sys.stderr)
-        sys.exit(130)
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        raise

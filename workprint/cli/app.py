@@ -32,3 +32,12 @@ HomeOption = Annotated[
 def resolve_home(home: Path | None) -> Home:
     """The installation's directories, created 0700."""
     return Home.resolve(home).ensure()
+
+
+@app.command()
+def version() -> None:
+    """Print workprint's version and the event schema version."""
+    from workprint import __version__
+    from workprint.events import SCHEMA_VERSION
+
+    typer.echo(f"workprint {__version__} (event schema v{SCHEMA_VERSION})")
