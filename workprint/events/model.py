@@ -38,6 +38,10 @@ KEY_CLASSES: Final[tuple[str, ...]] = (
     "other",
 )
 
+# Key classes whose key name says nothing of the text typed: without the text-content scope these
+# keep ``key`` (e.g. "BackSpace"); every other class keeps only ``cls``.
+NAMED_KEY_CLASSES: Final = frozenset({"navigation", "editing", "modifier", "function"})
+
 # Modifier names, in the fixed order used in ``mods`` tuples.
 Modifier = Literal["shift", "ctrl", "alt", "meta", "altgr", "capslock"]
 MODIFIERS: Final[tuple[str, ...]] = ("shift", "ctrl", "alt", "meta", "altgr", "capslock")

@@ -1,0 +1,1 @@
+"""Builders: raw event streams → dataset records."""
