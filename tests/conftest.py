@@ -33,7 +33,11 @@ def cli_env(home: Path, display: str | None = None) -> dict[str, str]:
 
 
 def run_cli(
-    home: Path, *args: str, display: str | None = None, input: str | None = None, timeout: float = 60
+    home: Path,
+    *args: str,
+    display: str | None = None,
+    input: str | None = None,
+    timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
     """Run the real console entry point (`python -m workprint …`) and capture its output."""
     return subprocess.run(

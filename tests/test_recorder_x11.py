@@ -3,6 +3,7 @@ the real `workprint record` process, its real encrypted spool read back through 
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -92,8 +93,10 @@ def test_scripted_session_is_recorded_completely_in_order_with_window_context(
     downs = [(e.key, e.mods, f.title if f else None) for e, f in keyed if isinstance(e, KeyDown)]
     named = [(k, m, w) for k, m, w in downs if k not in ("Shift_L", "Control_L", "Alt_L")]
     expected_tk = (
-        [(c if c != " " else "space", ("shift",) if c.isupper() else (), "TkPad")
-         for c in "Hello workprnt"]
+        [
+            (c if c != " " else "space", ("shift",) if c.isupper() else (), "TkPad")
+            for c in "Hello workprnt"
+        ]
         + [(k, (), "TkPad") for k in ["BackSpace", "BackSpace", "i", "n", "t", "End"]]
         + [("exclam", ("shift",), "TkPad")]
         + [("Left", (), "TkPad")] * 10
@@ -155,7 +158,7 @@ def test_scripted_session_is_recorded_completely_in_order_with_window_context(
     assert all(f.window != 0 for f in focuses)
     assert any(f.pid for f in focuses if f.app == "XTerm")
     pairs = [(f.window, f.title) for f in focuses]
-    assert all(a != b for a, b in zip(pairs, pairs[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(pairs))
 
 
 def test_spool_holds_no_plaintext_but_decrypts_to_it(
@@ -325,7 +328,7 @@ def test_mouse_moves_are_coalesced_but_clicks_keep_their_positions(
     assert len(moves) <= span_s * 60 + 3, (len(moves), span_s)
     assert (moves[-1].x, moves[-1].y) == (640, 400), "the path ends where it stopped"
     # apart from the flushes before a click and at rest, kept moves are >= 1/60 s apart
-    pairs = list(zip(moves, moves[1:], strict=False))
+    pairs = list(itertools.pairwise(moves))
     too_close = [(a, b) for a, b in pairs if b.t - a.t < 16_666_667]
     assert len(too_close) <= 3, too_close
     assert not [e for e in events if isinstance(e, KeyDown | WindowFocus)]

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from workprint import __version__
 from workprint.agent.control_server import ControlServer
 from workprint.capture import CaptureSwitches, X11InputCapture, X11WindowWatcher
@@ -82,7 +84,9 @@ class Recorder:
         self._stop = threading.Event()
         self._lock = threading.Lock()  # guards pause/consent changes against each other
         self._spool: Spool | None = None
+        self._control: ControlServer | None = None
         self._input_capture: X11InputCapture | None = None
+        self._watcher: X11WindowWatcher | None = None
 
     # -- state shared with the control socket -------------------------------------------
     def _update_switches(self) -> None:
@@ -131,7 +135,7 @@ class Recorder:
                 ConsentChange(
                     t=time.time_ns(),
                     session=self.session,
-                    scopes=tuple(sorted(fresh.granted)),  # type: ignore[arg-type]
+                    scopes=tuple(sorted(fresh.granted)),
                     policy_version=self.policy.version,
                 )
             )
@@ -166,15 +170,7 @@ class Recorder:
             "captured": self.summary.captured,
             "spooled": self.summary.spooled,
             "dropped_by_policy": dict(self.gate.dropped),
-            "spool": {
-                "batches": stats.batches,
-                "events": stats.events,
-                "bytes": stats.file_bytes,
-                "dropped_events": stats.dropped_events,
-                "dropped_batches": stats.dropped_batches,
-            }
-            if stats
-            else None,
+            "spool": msgspec.structs.asdict(stats) if stats else None,
         }
 
     def handle_command(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -196,10 +192,11 @@ class Recorder:
     def stop(self) -> None:
         self._stop.set()
 
-    def run(self, duration: float | None = None, install_signals: bool = True) -> RecorderSummary:
-        if install_signals:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, lambda *_: self.stop())
+    def open(self) -> None:
+        """Open the spool, the control socket and the X connections; nothing runs yet.
+
+        Every failure here (a bad key file, a live agent, no display) is a one-line error and
+        leaves nothing open."""
         key = load_or_create_device_key(self.home.device_key_file)
         spool_policy = self.policy.spool
         self._spool = Spool.open(
@@ -209,22 +206,48 @@ class Recorder:
             max_bytes=spool_policy.max_bytes,
             max_age_s=spool_policy.max_age_days * 86400,
         )
-        control = ControlServer(self.home.control_socket, self.handle_command)
         try:
-            self._input_capture = capture = X11InputCapture(
+            self._control = ControlServer(self.home.control_socket, self.handle_command)
+        except BaseException:
+            self._spool.close()
+            raise
+        try:
+            self._input_capture = X11InputCapture(
                 self.display,
                 session=self.session,
                 switches=self.switches,
                 emit=self._input.append,
                 on_hotkey=self.toggle_pause,
             )
-            watcher = X11WindowWatcher(
-                self.display, session=self.session, clock=capture.clock, emit=self._context.append
+            self._watcher = X11WindowWatcher(
+                self.display,
+                session=self.session,
+                clock=self._input_capture.clock,
+                emit=self._context.append,
             )
         except BaseException:
-            control.stop()
+            if self._input_capture is not None:
+                self._input_capture.stop()
+                self._input_capture = None
+            self._control.stop()
             self._spool.close()
             raise
+
+    def run(self, duration: float | None = None, install_signals: bool = True) -> RecorderSummary:
+        """Record until ``stop()``, SIGINT/SIGTERM or ``duration`` seconds; opens if needed."""
+        if install_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: self.stop())
+        if self._input_capture is None:
+            self.open()
+        capture, watcher, control, spool = (
+            self._input_capture,
+            self._watcher,
+            self._control,
+            self._spool,
+        )
+        assert capture is not None and watcher is not None
+        assert control is not None and spool is not None
         width, height = capture.screen_size
         self._context.append(
             SessionStart(
@@ -234,7 +257,7 @@ class Recorder:
                 host=socket.gethostname(),
                 screen_w=width,
                 screen_h=height,
-                scopes=tuple(sorted(self.consent.granted)),  # type: ignore[arg-type]
+                scopes=tuple(sorted(self.consent.granted)),
             )
         )
         control.start()
@@ -262,7 +285,7 @@ class Recorder:
             self.summary.raw_events = capture.raw_events
             self.summary.dropped = dict(self.gate.dropped)
             control.stop()
-            self._spool.close()
+            spool.close()
             log.info(
                 "session %s ended: %d raw, %d captured, %d spooled",
                 self.session,

@@ -63,10 +63,10 @@ def install(home: Path | None, *, enable: bool) -> tuple[Path, str]:
     ):
         result = subprocess.run(argv, capture_output=True, text=True)
         if result.returncode != 0:
-            reason = (result.stderr or result.stdout).strip().splitlines()
+            lines = (result.stderr or result.stdout).strip().splitlines()
+            reason = lines[-1] if lines else f"exit {result.returncode}"
             raise WorkprintError(
-                f"{' '.join(argv)} failed: {reason[-1] if reason else 'exit ' + str(result.returncode)}"
-                f" (the unit is written at {path})"
+                f"{' '.join(argv)} failed: {reason} (the unit is written at {path})"
             )
     return path, "enabled and started"
 

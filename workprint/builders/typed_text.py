@@ -56,8 +56,12 @@ def typed_text_by_window(events: Iterable[Event]) -> dict[str, str]:
     for event in events:
         if isinstance(event, WindowFocus):
             current = event.window
-            labels.setdefault(current, f"{event.app}: {event.title}" if event.title else
-                              f"{event.app} window {event.window}")
+            labels.setdefault(
+                current,
+                f"{event.app}: {event.title}"
+                if event.title
+                else f"{event.app} window {event.window}",
+            )
         elif isinstance(event, KeyDown):
             buffers.setdefault(current, TextBuffer()).key(event)
     return {labels.get(w, f"window {w}"): b.value for w, b in buffers.items()}

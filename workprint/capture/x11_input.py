@@ -26,7 +26,16 @@ from workprint.capture.switches import CaptureSwitches
 from workprint.capture.x11_clock import ServerClock
 from workprint.capture.x11_keymap import CAPSLOCK, MODS_BY_STATE, Keymap
 from workprint.errors import WorkprintError
-from workprint.events import NAMED_KEY_CLASSES, Event, KeyDown, KeyUp, MouseDown, MouseMove, MouseUp, Scroll
+from workprint.events import (
+    NAMED_KEY_CLASSES,
+    Event,
+    KeyDown,
+    KeyUp,
+    MouseDown,
+    MouseMove,
+    MouseUp,
+    Scroll,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +77,13 @@ class X11InputCapture:
         on_hotkey: Callable[[int], None] | None = None,
     ) -> None:
         self._control = open_display(display_name)
-        self._data = open_display(display_name)
+        try:
+            self._data = open_display(display_name)
+        except CaptureError:
+            self._control.close()
+            raise
         if not self._control.has_extension("RECORD"):
+            self._close_connections()
             raise CaptureError("the X server has no RECORD extension: keyboard capture impossible")
         self.clock = ServerClock.anchor(self._control)
         self.keymap = Keymap(self._control)
@@ -116,17 +130,21 @@ class X11InputCapture:
 
     def stop(self) -> None:
         """Disable the context from the control connection; the reader sees EndOfData."""
-        try:
-            self._control.record_disable_context(self._context)
-            self._control.sync()
-        except Exception as exc:  # the server may already be gone
-            log.info("record context disable failed: %s", exc)
-        self._thread.join(timeout=5)
-        if self._thread.is_alive():
-            log.warning("x11 input reader did not stop; closing its connection")
-            self._data.display.socket.shutdown(socket.SHUT_RDWR)
+        if self._thread.ident is not None:
+            try:
+                self._control.record_disable_context(self._context)
+                self._control.sync()
+            except Exception as exc:  # the server may already be gone
+                log.info("record context disable failed: %s", exc)
             self._thread.join(timeout=5)
-        self.flush_pending_move()
+            if self._thread.is_alive():
+                log.warning("x11 input reader did not stop; closing its connection")
+                self._data.display.socket.shutdown(socket.SHUT_RDWR)
+                self._thread.join(timeout=5)
+            self.flush_pending_move()
+        self._close_connections()
+
+    def _close_connections(self) -> None:
         for conn in (self._control, self._data):
             try:
                 conn.close()

@@ -137,11 +137,15 @@ def _load_keysym_names() -> dict[int, str]:
     """keysym → canonical name (first definition wins: "Prior" before "Page_Up", as xev shows),
     from every group python-xlib ships."""
     names: dict[int, str] = {}
-    groups = ["miscellany", "latin1"] + sorted(
-        m.name
-        for m in pkgutil.iter_modules(Xlib.keysymdef.__path__)
-        if m.name not in ("miscellany", "latin1")
-    )
+    groups = [
+        "miscellany",
+        "latin1",
+        *sorted(
+            m.name
+            for m in pkgutil.iter_modules(Xlib.keysymdef.__path__)
+            if m.name not in ("miscellany", "latin1")
+        ),
+    ]
     for group in groups:
         module = importlib.import_module(f"Xlib.keysymdef.{group}")
         for attr, value in vars(module).items():

@@ -6,6 +6,7 @@ spool unless the window-titles scope is granted."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import select
 import threading
@@ -57,7 +58,8 @@ class X11WindowWatcher:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.ident is not None:
+            self._thread.join(timeout=5)
         try:
             self._display.close()
         except Exception as exc:
@@ -74,9 +76,9 @@ class X11WindowWatcher:
                 event = display.next_event()
                 if event.type != X.PropertyNotify:
                     continue
-                if event.window == self._root and event.atom == self._net_active:
-                    self._check_active(event.time)
-                elif event.atom in (self._net_wm_name, Xatom.WM_NAME):
+                if (
+                    event.window == self._root and event.atom == self._net_active
+                ) or event.atom in (self._net_wm_name, Xatom.WM_NAME):
                     self._check_active(event.time)
         except (OSError, XError) as exc:
             log.info("window watcher stopped: %s", exc)
@@ -110,10 +112,8 @@ class X11WindowWatcher:
     def _watch(self, window: Any) -> None:
         """Follow title changes of the active window only."""
         if self._watched is not None and self._watched.id != window.id:
-            try:
+            with contextlib.suppress(XError):
                 self._watched.change_attributes(event_mask=X.NoEventMask)
-            except XError:
-                pass
         window.change_attributes(event_mask=X.PropertyChangeMask)
         self._watched = window
 

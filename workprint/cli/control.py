@@ -56,8 +56,18 @@ def status(
         typer.echo(json.dumps(reply))
         return
     table = Table(show_header=False, box=None)
-    for name in ("state", "pid", "session", "display", "scopes", "raw_events", "captured",
-                 "spooled", "dropped_by_policy", "spool"):
+    for name in (
+        "state",
+        "pid",
+        "session",
+        "display",
+        "scopes",
+        "raw_events",
+        "captured",
+        "spooled",
+        "dropped_by_policy",
+        "spool",
+    ):
         value = reply.get(name)
         table.add_row(name, ", ".join(value) if isinstance(value, list) else str(value))
     out.print(table)

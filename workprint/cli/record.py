@@ -35,6 +35,7 @@ def record(
     paths = resolve_home(home)
     configure_agent_logging(paths.log_file, log_level)
     recorder = Recorder(paths, display)
+    recorder.open()
     scopes = sorted(recorder.consent.effective_scopes())
     if not scopes:
         err.print(

@@ -5,6 +5,7 @@ starts is torn down by PID."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import shutil
@@ -58,7 +59,8 @@ class XSession:
         missing = [p for p in REQUIRED_PROGRAMS if shutil.which(p) is None]
         if missing:
             raise XSessionError(
-                f"missing programs {', '.join(missing)}: install the Debian packages xvfb, openbox, xdotool and x11-utils"
+                f"missing programs {', '.join(missing)}: "
+                "install the Debian packages xvfb, openbox, xdotool and x11-utils"
             )
         read_fd, write_fd = os.pipe()
         xvfb = subprocess.Popen(
@@ -186,10 +188,8 @@ class XSession:
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 proc.wait(timeout=5)
         self._procs.clear()
 
