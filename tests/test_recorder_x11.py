@@ -224,6 +224,8 @@ def test_paused_span_records_no_input(
     pause_at, resume_at = kinds.index("Pause"), kinds.index("Resume")
     between = events[pause_at + 1 : resume_at]
     assert not [e for e in between if isinstance(e, KeyDown | KeyUp | MouseDown | MouseUp)]
+    refreshed = next(e for e in events[resume_at:] if isinstance(e, WindowFocus | KeyDown))
+    assert isinstance(refreshed, WindowFocus) and refreshed.title == "TkPad"
     text = typed_text_by_window(events)["Tk: TkPad"]
     assert text == "before after"
     assert windows.tk_text_file.read_text() == "before secretpausedtextafter"

@@ -26,7 +26,7 @@ import msgspec
 from workprint import __version__
 from workprint.agent.control_server import ControlServer
 from workprint.capture import CaptureSwitches, X11InputCapture, X11WindowWatcher
-from workprint.capture.x11_keymap import ALT, ALTGR, CTRL, META, SHIFT
+from workprint.capture.x11_keymap import ALT, ALTGR, CAPSLOCK, CTRL, META, SHIFT
 from workprint.crypto import load_or_create_device_key
 from workprint.events import (
     ConsentChange,
@@ -43,7 +43,14 @@ from workprint.spool import Spool, load_or_create_device_id
 log = logging.getLogger(__name__)
 
 HOLD_NS = 150_000_000
-_MOD_BITS = {"shift": SHIFT, "ctrl": CTRL, "alt": ALT, "meta": META, "altgr": ALTGR}
+_MOD_BITS = {
+    "shift": SHIFT,
+    "ctrl": CTRL,
+    "alt": ALT,
+    "meta": META,
+    "altgr": ALTGR,
+    "capslock": CAPSLOCK,
+}
 
 
 @dataclass
@@ -113,8 +120,16 @@ class Recorder:
             self.paused = False
             self._context.append(Resume(t=time.time_ns(), session=self.session, reason=reason))
             self._update_switches()
+        # a command waits until the focus is said again; the hotkey (on the input thread) not
+        self._refresh_focus(wait=0.0 if reason == "hotkey" else 1.0)
         log.info("resumed (%s)", reason)
         return True
+
+    def _refresh_focus(self, wait: float = 0.0) -> None:
+        """Say again which window has focus: focus changes while paused or out of scope were
+        not kept, and what follows needs its context (or its gap, if excluded)."""
+        if self._watcher is not None:
+            self._watcher.refresh(wait)
 
     def toggle_pause(self, t: int) -> None:
         if self.paused:
@@ -139,6 +154,7 @@ class Recorder:
                     policy_version=self.policy.version,
                 )
             )
+        self._refresh_focus(wait=1.0)
         log.info("consent changed: %s", ",".join(sorted(fresh.granted)) or "nothing granted")
         return True
 

@@ -264,11 +264,12 @@ class X11InputCapture:
             if bit:
                 self._mods = self._mods ^ bit if bit == CAPSLOCK else self._mods | bit
             hotkey = self._switches.hotkey
-            if (
-                hotkey is not None
-                and hotkey[0] == self._mods & ~CAPSLOCK
-                and hotkey[1] == (info.name or "").lower()
-            ):
+            held = (
+                self._mods
+                if hotkey is not None and hotkey[0] & CAPSLOCK
+                else self._mods & ~CAPSLOCK
+            )
+            if hotkey is not None and hotkey[0] == held and hotkey[1] == (info.name or "").lower():
                 self._suppressed.add(keycode)
                 self._on_hotkey(t)
                 return

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import select
 import threading
 import time
@@ -48,6 +49,9 @@ class X11WindowWatcher:
         self._watched: Any = None
         self._last: tuple[int, str, str | None] | None = None
         self._stop = threading.Event()
+        self._refresh = threading.Event()
+        self._refreshed = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()  # lets refresh() interrupt the select at once
         self._thread = threading.Thread(target=self._run, name="x11-window", daemon=True)
 
     def start(self, server_ms: int = X.CurrentTime) -> None:
@@ -56,10 +60,21 @@ class X11WindowWatcher:
         self._check_active(server_ms)
         self._thread.start()
 
+    def refresh(self, wait: float = 0.0) -> bool:
+        """Emit the current focus again (from any thread), even if it did not change; wait up
+        to ``wait`` seconds until it has been emitted. Returns whether it was."""
+        self._refreshed.clear()
+        self._refresh.set()
+        os.write(self._wake_w, b"!")
+        return self._refreshed.wait(wait) if wait else False
+
     def stop(self) -> None:
         self._stop.set()
+        os.write(self._wake_w, b"!")
         if self._thread.ident is not None:
             self._thread.join(timeout=5)
+        os.close(self._wake_r)
+        os.close(self._wake_w)
         try:
             self._display.close()
         except Exception as exc:
@@ -70,8 +85,15 @@ class X11WindowWatcher:
         fd = display.fileno()
         try:
             while not self._stop.is_set():
+                if self._refresh.is_set():
+                    self._refresh.clear()
+                    self._last = None
+                    self._check_active(X.CurrentTime)
+                    self._refreshed.set()
                 if not display.pending_events():
-                    select.select([fd], [], [], 0.2)
+                    ready, _, _ = select.select([fd, self._wake_r], [], [], 0.5)
+                    if self._wake_r in ready:
+                        os.read(self._wake_r, 64)
                     continue
                 event = display.next_event()
                 if event.type != X.PropertyNotify:
