@@ -57,16 +57,20 @@ SCOPES: Final[tuple[str, ...]] = (
 )
 
 
-NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+# Bounds keep every integer within the column types of the Arrow form (events/columnar.py).
+Timestamp = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+Seq = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 2)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
+WindowId = Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)]
 Coord = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
 Button = Annotated[int, msgspec.Meta(ge=1, le=32)]
 SessionId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
 class EventBase(msgspec.Struct, kw_only=True, tag_field="type", omit_defaults=True):
-    t: NonNegative
+    t: Timestamp
     session: SessionId
-    seq: NonNegative = 0
+    seq: Seq = 0
 
 
 class KeyDown(EventBase, tag="key_down", kw_only=True):
@@ -110,8 +114,8 @@ class Scroll(EventBase, tag="scroll", kw_only=True):
 
     x: Coord
     y: Coord
-    dx: int = 0
-    dy: int = 0
+    dx: Coord = 0
+    dy: Coord = 0
 
 
 class WindowFocus(EventBase, tag="window_focus", kw_only=True):
@@ -119,16 +123,16 @@ class WindowFocus(EventBase, tag="window_focus", kw_only=True):
 
     app: str
     title: str | None = None
-    pid: int | None = None
-    window: int = 0
+    pid: Count | None = None
+    window: WindowId = 0
 
 
 class SessionStart(EventBase, tag="session_start", kw_only=True):
     device: str
     host: str = ""
-    schema: int = SCHEMA_VERSION
-    screen_w: int = 0
-    screen_h: int = 0
+    schema: Annotated[int, msgspec.Meta(ge=1, le=32767)] = SCHEMA_VERSION
+    screen_w: Count = 0
+    screen_h: Count = 0
     source: str = "x11"
     scopes: tuple[Scope, ...] = ()
 
@@ -147,7 +151,7 @@ class Resume(EventBase, tag="resume", kw_only=True):
 
 class ConsentChange(EventBase, tag="consent_change", kw_only=True):
     scopes: tuple[Scope, ...]
-    policy_version: int = 0
+    policy_version: Count = 0
 
 
 class Gap(EventBase, tag="gap", kw_only=True):
@@ -155,7 +159,7 @@ class Gap(EventBase, tag="gap", kw_only=True):
     beyond a coarse reason ("excluded")."""
 
     reason: str
-    t_end: int | None = None
+    t_end: Timestamp | None = None
 
 
 Event = (
