@@ -1,0 +1,1 @@
+"""Storage: the interface (interface.py) and its embedded SQLite + Parquet default."""
