@@ -8,7 +8,7 @@ events_to_table(evs)) == evs``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import msgspec
 import pyarrow as pa
@@ -86,7 +86,7 @@ def table_to_events(table: pa.Table) -> list[Event]:
             for name in present
             if name in wanted and data[name][row] is not None
         }
-        events.append(msgspec.convert(fields, cls))
+        events.append(cast(Event, msgspec.convert(fields, cls)))
     return events
 
 
