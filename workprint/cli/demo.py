@@ -20,8 +20,10 @@ def demo(
         Path, typer.Option("--out", help="Where the recording and its dataset are written.")
     ] = Path("demo-output"),
 ) -> None:
-    """Record a scripted session (Tk editor + xterm, typing, clicks, drag, scroll) on a private
-    Xvfb display with every scope granted, then export its events and typed text."""
+    """Record a scripted session on a private virtual display and build its dataset.
+
+    Opens a Tk editor and an xterm on Xvfb, grants every scope in a fresh home, types, clicks,
+    drags and scrolls with xdotool, then exports the events and the typed text."""
     from workprint.testbed.demo import run_demo
 
     with out.status("recording a scripted session on a private virtual display…"):
