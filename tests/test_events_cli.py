@@ -171,12 +171,12 @@ def test_bad_lines_are_reported_and_good_ones_imported(tmp_path: Path) -> None:
 
 
 def test_seq_beyond_the_spool_range_is_a_bad_line(tmp_path: Path) -> None:
-    """The model admits any unsigned 64-bit seq; SQLite stores signed 64-bit integers."""
+    """SQLite stores signed 64-bit integers: the model bounds seq to the spool's range."""
     ok, big = recorded_events(6)[:2]
     ok.seq, big.seq = MAX_SEQ, MAX_SEQ + 1
     result = workprint(tmp_path / "h", "events", "import", "-", stdin=encode_jsonl([ok, big]))
     assert result.returncode == 1
-    assert result.stderr.decode().startswith("line 2: seq 9223372036854775807 is larger")
+    assert result.stderr.decode().startswith(f"line 2: Expected `int` <= {MAX_SEQ} - at `$.seq`")
     assert result.stdout.decode().strip() == "imported 1 events, rejected 1 lines"
 
 

@@ -19,15 +19,16 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from workprint import __version__
 from workprint.agent.control_server import ControlServer
 from workprint.capture import CaptureSwitches, X11InputCapture, X11WindowWatcher
-from workprint.capture.x11_keymap import ALT, ALTGR, CAPSLOCK, CTRL, META, SHIFT
+from workprint.capture.x11_keymap import MODIFIER_BITS
 from workprint.crypto import load_or_create_device_key
+from workprint.errors import WorkprintError
 from workprint.events import (
     ConsentChange,
     Event,
@@ -39,18 +40,14 @@ from workprint.events import (
 from workprint.home import Home
 from workprint.policy import EdgePolicy, Policy, load_consent, load_policy, parse_hotkey
 from workprint.spool import Spool, load_or_create_device_id
+from workprint.spool.collector_config import load_enrollment
+
+if TYPE_CHECKING:
+    from workprint.spool.uploader import Uploader
 
 log = logging.getLogger(__name__)
 
-HOLD_NS = 150_000_000
-_MOD_BITS = {
-    "shift": SHIFT,
-    "ctrl": CTRL,
-    "alt": ALT,
-    "meta": META,
-    "altgr": ALTGR,
-    "capslock": CAPSLOCK,
-}
+HOLD_NS = 300_000_000
 
 
 @dataclass
@@ -81,7 +78,7 @@ class Recorder:
         self.switches.set_coalescing(capture.mouse_move_max_hz, capture.mouse_move_min_px)
         if capture.pause_hotkey:
             hotkey = parse_hotkey(capture.pause_hotkey)
-            mask = sum(_MOD_BITS[m] for m in hotkey.mods)
+            mask = sum(MODIFIER_BITS[m] for m in hotkey.mods)
             self.switches.hotkey = (mask, hotkey.key.lower())
         self.gate = EdgePolicy(self.policy, frozenset(self.consent.granted))
         self._update_switches()
@@ -94,6 +91,7 @@ class Recorder:
         self._control: ControlServer | None = None
         self._input_capture: X11InputCapture | None = None
         self._watcher: X11WindowWatcher | None = None
+        self._uploader: Uploader | None = None  # upload (issue 3): set in run() if enrolled
 
     # -- state shared with the control socket -------------------------------------------
     def _update_switches(self) -> None:
@@ -113,12 +111,12 @@ class Recorder:
         log.info("paused (%s)", reason)
         return True
 
-    def resume(self, reason: str = "user") -> bool:
+    def resume(self, reason: str = "user", t: int | None = None) -> bool:
         with self._lock:
             if not self.paused:
                 return False
             self.paused = False
-            self._context.append(Resume(t=time.time_ns(), session=self.session, reason=reason))
+            self._context.append(Resume(t=t or time.time_ns(), session=self.session, reason=reason))
             self._update_switches()
         # a command waits until the focus is said again; the hotkey (on the input thread) not
         self._refresh_focus(wait=0.0 if reason == "hotkey" else 1.0)
@@ -133,7 +131,7 @@ class Recorder:
 
     def toggle_pause(self, t: int) -> None:
         if self.paused:
-            self.resume("hotkey")
+            self.resume("hotkey", t)  # the key's own server time: input is read in slices
         else:
             self.pause(t, "hotkey")
 
@@ -155,6 +153,8 @@ class Recorder:
                 )
             )
         self._refresh_focus(wait=1.0)
+        if self._uploader is not None:  # upload (issue 3): the collector must know it first
+            self._uploader.consent_changed()
         log.info("consent changed: %s", ",".join(sorted(fresh.granted)) or "nothing granted")
         return True
 
@@ -187,6 +187,7 @@ class Recorder:
             "spooled": self.summary.spooled,
             "dropped_by_policy": dict(self.gate.dropped),
             "spool": msgspec.structs.asdict(stats) if stats else None,
+            "upload": self._uploader.status() if self._uploader is not None else None,
         }
 
     def handle_command(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -276,6 +277,7 @@ class Recorder:
                 scopes=tuple(sorted(self.consent.granted)),
             )
         )
+        self._uploader = _open_uploader(self.home, spool)  # upload (issue 3)
         control.start()
         capture.start()
         watcher.start()
@@ -301,6 +303,9 @@ class Recorder:
             self.summary.raw_events = capture.raw_events
             self.summary.dropped = dict(self.gate.dropped)
             control.stop()
+            if self._uploader is not None:  # upload (issue 3): finish the batch in flight
+                self._uploader.stop()
+                self._uploader.client.close()
             spool.close()
             log.info(
                 "session %s ended: %d raw, %d captured, %d spooled",
@@ -333,6 +338,24 @@ class Recorder:
             self._spool.append(kept)
             self.summary.spooled += len(kept)
             self.summary.batches += 1
+
+
+def _open_uploader(home: Home, spool: Spool) -> Uploader | None:
+    """Upload (issue 3): start uploading if this device is enrolled; a broken enrollment is
+    logged and recording goes on (the spool keeps everything)."""
+    try:
+        if load_enrollment(home) is None:
+            return None  # not enrolled: keep the HTTP client out of the recorder's memory
+        from workprint.spool.uploader import Uploader
+
+        uploader = Uploader.for_home(home, spool)
+    except WorkprintError as exc:
+        log.error("not uploading: %s", exc)
+        return None
+    if uploader is not None:
+        uploader.start()
+        log.info("uploading to %s", uploader.url)
+    return uploader
 
 
 def _by_time(event: Event) -> int:

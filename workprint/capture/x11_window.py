@@ -91,7 +91,7 @@ class X11WindowWatcher:
                     self._check_active(X.CurrentTime)
                     self._refreshed.set()
                 if not display.pending_events():
-                    ready, _, _ = select.select([fd, self._wake_r], [], [], 0.5)
+                    ready, _, _ = select.select([fd, self._wake_r], [], [])
                     if self._wake_r in ready:
                         os.read(self._wake_r, 64)
                     continue

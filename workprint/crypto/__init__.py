@@ -4,7 +4,7 @@ Today: AES-256-GCM sealing and the per-device key. Envelope encryption (per-pers
 wrapped by a master key, destroyed to crypto-shred) will build on ``seal``/``open_sealed``.
 """
 
-from workprint.crypto.aead import KEY_BYTES, DecryptionError, open_sealed, seal
+from workprint.crypto.aead import KEY_BYTES, DecryptionError, Sealer, open_sealed, seal
 from workprint.crypto.device_key import (
     DeviceKeyError,
     keyring_usable,
@@ -17,6 +17,7 @@ __all__ = [
     "DecryptionError",
     "DeviceKeyError",
     "PrivateFileError",
+    "Sealer",
     "create_private_file",
     "keyring_usable",
     "load_or_create_device_key",

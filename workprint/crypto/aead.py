@@ -32,6 +32,19 @@ def _cipher(key: bytes) -> AESGCM:
     return AESGCM(key)
 
 
+class Sealer:
+    """``seal`` with one key, keeping its cipher object: building one costs more than sealing a
+    small batch. Held by its owner (the spool), never cached globally, so a key leaves memory
+    with the object that uses it (a forgotten person's data key must not linger)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._cipher = _cipher(key)
+
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._cipher.encrypt(nonce, plaintext, aad)
+
+
 def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
     """Encrypt and authenticate ``plaintext``; returns nonce || ciphertext || tag."""
     nonce = os.urandom(NONCE_BYTES)

@@ -34,7 +34,7 @@ class CaptureSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     mouse_move_max_hz: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 60
     mouse_move_min_px: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 2
     pause_hotkey: str = "ctrl+alt+shift+p"
-    flush_interval_ms: Annotated[int, msgspec.Meta(ge=10, le=10_000)] = 250
+    flush_interval_ms: Annotated[int, msgspec.Meta(ge=10, le=10_000)] = 500
 
     def __post_init__(self) -> None:
         try:

@@ -25,13 +25,14 @@ from typing import Final, Self
 import msgspec
 import zstandard
 
-from workprint.crypto import KEY_BYTES, DecryptionError, open_sealed, seal
+from workprint.crypto import KEY_BYTES, DecryptionError, Sealer, open_sealed
 from workprint.events import Event, decode_batch, encode_batch
 from workprint.spool.records import BatchInfo, SpooledBatch, SpoolStats
 from workprint.spool.schema import SpoolError, connect, file_bytes, sqlite_errors
 
 ZSTD_LEVEL: Final = 3
 MAX_SEQ: Final = 2**63 - 2  # SQLite integers are signed 64-bit, and next_seq = last + 1
+_AGE_CHECK_S: Final = 60.0
 _VACUUM_FREE_PAGES: Final = 1024  # give space back to the filesystem beyond ~4 MiB of free pages
 
 
@@ -58,6 +59,8 @@ class Spool:
         self.max_age_s = max_age_s
         self._conn: sqlite3.Connection | None = conn
         self._key = key
+        self._sealer = Sealer(key)
+        self._next_age_check = 0.0
         self._lock = threading.Lock()
         self._compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
 
@@ -121,7 +124,7 @@ class Spool:
                     f"outside the spool's range 0..{MAX_SEQ}"
                 )
             raw = encode_batch(list(events))
-            payload = seal(self._key, self._compressor.compress(raw), batch_id.encode())
+            payload = self._sealer.seal(self._compressor.compress(raw), batch_id.encode())
             created_ns = time.time_ns()
             conn.execute(
                 "INSERT INTO batches (batch_id, created_ns, first_seq, last_seq, n_events,"
@@ -329,7 +332,10 @@ class Spool:
 
         Quarantined batches count towards the bytes and go first: they will never be sent."""
         dropped_events = dropped_batches = freed = 0
-        if math.isfinite(self.max_age_s):
+        now = time.monotonic()
+        if math.isfinite(self.max_age_s) and now >= self._next_age_check:
+            # the age bound is days: once a minute is plenty (sooner for a tiny bound)
+            self._next_age_check = now + min(_AGE_CHECK_S, self.max_age_s / 10)
             cutoff = time.time_ns() - int(self.max_age_s * 1e9)
             for table in ("quarantine", "batches"):
                 n, events, size = conn.execute(
