@@ -13,13 +13,30 @@ store keeps only a hash.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import msgspec
-import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+from workprint.errors import WorkprintError
 
 Role = Literal["subject", "steward", "researcher", "admin"]
 ROLES: tuple[Role, ...] = ("subject", "steward", "researcher", "admin")
+
+
+class StoreError(WorkprintError):
+    """A request the store refuses or cannot carry out; the message is one line."""
+
+
+class NotFoundError(StoreError):
+    """An unknown person, device or entry."""
+
+
+class CredentialError(StoreError):
+    """An enrollment code, device or person that may not act (unknown, expired, used, revoked,
+    erased)."""
 
 
 class Person(msgspec.Struct, frozen=True, kw_only=True):
@@ -153,7 +170,9 @@ class Store(Protocol):
         """One person's events, decrypted, in (t, seq) order, as Arrow tables. Audited."""
         ...
 
-    def bad_rows(self, person_id: str) -> list[BadRow]: ...
+    def bad_rows(self, person_id: str, *, actor: str = "system") -> list[BadRow]:
+        """A person's bad rows, decrypted. Audited (it is raw data)."""
+        ...
 
     # retention, erasure, audit --------------------------------------------------------------
     def apply_retention(

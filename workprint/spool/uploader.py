@@ -1,0 +1,352 @@
+"""The uploader: sends spooled batches to the collector and removes each one from the spool only
+after the collector acknowledged it (a 200 naming the batch: it is durable there).
+
+Delivery is at-least-once: a batch keeps its id across retries and the collector deduplicates,
+so a lost response costs one resend, never a duplicate. Failures are handled by kind:
+
+- connection errors, timeouts, 5xx and unexpected statuses: retry later with exponential backoff
+  and full jitter (capped), the batch stays queued;
+- 429/503: wait at least what Retry-After says;
+- 400/413/422 (the collector refuses the batch as a whole): quarantine it with the collector's
+  reason and go on with the next, so one bad batch never blocks the queue;
+- 401/403 (credential revoked or not allowed): stop and report; nothing is dropped.
+
+The device's consent history is sent (``POST /v1/consent``) before any batch whenever it changed,
+because the collector enforces consent again and would refuse events it does not know consent for.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import httpx
+import msgspec
+import zstandard
+
+from workprint.errors import WorkprintError
+from workprint.events import encode_batch
+from workprint.home import Home
+from workprint.policy.consent import load_consent
+from workprint.spool.collector_config import load_enrollment
+from workprint.spool.records import SpooledBatch
+from workprint.spool.schema import SpoolError
+from workprint.spool.spool import Spool
+from workprint.spool.wire import BATCH_CONTENT_TYPE, BATCH_ID_HEADER, BatchResult
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE_S: Final = 0.5
+BACKOFF_CAP_S: Final = 60.0
+MAX_RETRY_AFTER_S: Final = 600.0
+IDLE_POLL_S: Final = 2.0
+QUARANTINE_STATUSES: Final = frozenset({400, 413, 422})
+_result_decoder: Final = msgspec.json.Decoder(BatchResult)
+
+
+@dataclass
+class UploadReport:
+    """What one ``run_once`` did, and why it stopped if it did not empty the queue."""
+
+    sent_batches: int = 0
+    sent_events: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    quarantined: int = 0
+    consent_sent: bool = False
+    backlog_batches: int = 0
+    backlog_events: int = 0
+    error: str | None = None
+    retry_after: float | None = None
+    fatal: bool = False  # the credential was refused: retrying will not help
+
+
+class _Stop(Exception):
+    """End this round: ``report.error`` says why."""
+
+
+def backoff_delay(
+    attempt: int, *, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S
+) -> float:
+    """Full jitter: uniform in [0, min(cap, base·2^attempt)] — retrying devices spread out."""
+    return random.uniform(0, min(cap, base * 2 ** min(attempt, 30)))
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds (delta form; an HTTP date counts from now), bounded."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER_S)
+    try:
+        from email.utils import parsedate_to_datetime
+
+        delta = parsedate_to_datetime(value).timestamp() - time.time()
+    except (TypeError, ValueError, IndexError):
+        return None
+    return min(max(delta, 0.0), MAX_RETRY_AFTER_S)
+
+
+class Uploader:
+    """Uploads one spool to one collector; ``run_once`` for a single pass, ``start``/``stop`` for
+    the background thread the recorder runs."""
+
+    def __init__(
+        self,
+        spool: Spool,
+        url: str,
+        token: str,
+        *,
+        client: httpx.Client,
+        consent_file: Path | None = None,
+        batches_per_round: int = 32,
+        backoff_cap_s: float = BACKOFF_CAP_S,
+    ) -> None:
+        self.spool = spool
+        self.url = url.rstrip("/")
+        self.client = client
+        self.consent_file = consent_file
+        self.batches_per_round = batches_per_round
+        self.backoff_cap_s = backoff_cap_s
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._compressor = zstandard.ZstdCompressor(level=3)
+        self._consent_wanted = 1 if consent_file is not None else 0  # versions of the record
+        self._consent_sent = 0
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # one round at a time
+        self.state = "idle"
+        self.last_error: str | None = None
+        self.last_success_ns: int | None = None
+        self.totals = UploadReport()
+
+    @classmethod
+    def for_home(cls, home: Home, spool: Spool) -> Uploader | None:
+        """The uploader of an enrolled installation (``workprint enroll``), else None."""
+        enrollment = load_enrollment(home)
+        if enrollment is None:
+            return None
+        config, token = enrollment
+        client = httpx.Client(timeout=httpx.Timeout(30, connect=5))
+        return cls(spool, config.url, token, client=client, consent_file=home.consent_file)
+
+    # -- one pass ------------------------------------------------------------------------
+    def run_once(self, max_batches: int | None = None) -> UploadReport:
+        """Send pending batches oldest first until the queue is empty, ``max_batches`` were
+        sent, or a failure says to stop; never raises for anything the network or server does."""
+        report = UploadReport()
+        with self._lock:
+            try:
+                self._sync_consent(report)
+                self._send_pending(report, max_batches)
+            except _Stop:
+                pass
+            except (SpoolError, WorkprintError) as exc:  # the spool or the consent record
+                report.error = str(exc)
+            self._fill_backlog(report)
+        self._account(report)
+        return report
+
+    def consent_changed(self) -> None:
+        """The local consent record changed: send it before the next batch."""
+        if self.consent_file is not None:
+            self._consent_wanted += 1
+        self._wake.set()
+
+    def _sync_consent(self, report: UploadReport) -> None:
+        wanted = self._consent_wanted
+        if wanted == self._consent_sent or self.consent_file is None:
+            return
+        state = load_consent(self.consent_file)
+        if state.history:
+            body = {"history": msgspec.to_builtins(list(state.history))}
+            response = self._request("POST", "/v1/consent", report, json=body)
+            if response.status_code != 200:
+                self._fail(report, response, "consent")
+            report.consent_sent = True
+        self._consent_sent = wanted
+
+    def _send_pending(self, report: UploadReport, max_batches: int | None) -> None:
+        while max_batches is None or report.sent_batches < max_batches:
+            limit = self.batches_per_round
+            if max_batches is not None:
+                limit = min(limit, max_batches - report.sent_batches)
+            batches = self.spool.pending(limit)
+            if not batches:
+                return
+            for batch in batches:
+                if self._stopping.is_set():
+                    raise _Stop
+                self._send(batch, report)
+
+    def _send(self, batch: SpooledBatch, report: UploadReport) -> None:
+        body = self._compressor.compress(encode_batch(batch.events))
+        headers = {
+            "Content-Type": BATCH_CONTENT_TYPE,
+            "Content-Encoding": "zstd",
+            BATCH_ID_HEADER: batch.batch_id,
+        }
+        response = self._request("POST", "/v1/batches", report, content=body, headers=headers)
+        status = response.status_code
+        if status == 200:
+            try:
+                result = _result_decoder.decode(response.content)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                report.error = f"the collector's answer to batch {batch.batch_id} is invalid: {exc}"
+                raise _Stop from None
+            if result.batch_id != batch.batch_id:
+                report.error = f"the collector acknowledged {result.batch_id}, not {batch.batch_id}"
+                raise _Stop
+            self.spool.ack([batch.batch_id])
+            report.sent_batches += 1
+            report.sent_events += batch.n_events
+            report.accepted += result.accepted
+            report.duplicates += result.duplicates
+            report.rejected += result.rejected
+            if result.rejected:
+                log.warning(
+                    "batch %s: %d events kept as bad rows by the collector",
+                    batch.batch_id,
+                    result.rejected,
+                )
+        elif status in QUARANTINE_STATUSES:
+            reason = f"collector refused it ({status}): {_error_text(response)}"
+            self.spool.quarantine(batch.batch_id, reason)
+            report.quarantined += 1
+            log.error("batch %s quarantined: %s", batch.batch_id, reason)
+        else:
+            self._fail(report, response, f"batch {batch.batch_id}")
+
+    def _request(
+        self, method: str, path: str, report: UploadReport, **kwargs: Any
+    ) -> httpx.Response:
+        try:
+            return self.client.request(
+                method,
+                self.url + path,
+                headers={**self._headers, **kwargs.pop("headers", {})},
+                **kwargs,
+            )
+        except httpx.HTTPError as exc:
+            report.error = f"cannot reach the collector at {self.url}: {exc or type(exc).__name__}"
+            raise _Stop from None
+
+    def _fail(self, report: UploadReport, response: httpx.Response, what: str) -> None:
+        status = response.status_code
+        report.error = f"{what}: collector answered {status}: {_error_text(response)}"
+        if status in (401, 403):
+            report.fatal = True
+            report.error += " — the device credential was refused; enroll again"
+        if status in (429, 503):
+            report.retry_after = retry_after_seconds(response.headers.get("retry-after"))
+        raise _Stop
+
+    def _fill_backlog(self, report: UploadReport) -> None:
+        try:
+            stats = self.spool.stats()
+        except (SpoolError, WorkprintError):
+            return
+        report.backlog_batches, report.backlog_events = stats.batches, stats.events
+
+    def _account(self, report: UploadReport) -> None:
+        totals = self.totals
+        for name in (
+            "sent_batches",
+            "sent_events",
+            "accepted",
+            "duplicates",
+            "rejected",
+            "quarantined",
+        ):
+            setattr(totals, name, getattr(totals, name) + getattr(report, name))
+        totals.backlog_batches, totals.backlog_events = (
+            report.backlog_batches,
+            report.backlog_events,
+        )
+        if report.error is None and report.sent_batches:
+            self.last_success_ns = time.time_ns()
+        self.last_error = report.error
+
+    # -- the background thread -----------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="workprint-uploader", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the batch in flight (at most ``timeout`` s) and end the thread."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wake(self) -> None:
+        """New batches are in the spool: do not wait for the next poll."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        attempt = 0
+        while not self._stopping.is_set():
+            self.state = "uploading"
+            report = self.run_once()
+            if report.fatal:
+                self.state = "stopped: credential refused"
+                log.error("uploader stopped: %s", report.error)
+                return
+            if report.error is None:
+                attempt = 0
+                self.state = "idle"
+                progressed = report.sent_batches or report.quarantined
+                delay = 0.0 if report.backlog_batches and progressed else IDLE_POLL_S
+            else:
+                attempt += 1
+                delay = backoff_delay(attempt, cap=self.backoff_cap_s)
+                if report.retry_after is not None:
+                    delay = max(delay, report.retry_after)
+                self.state = "backoff"
+                log.warning("upload paused %.1f s: %s", delay, report.error)
+            if delay:
+                self._wake.wait(delay)
+                self._wake.clear()
+
+    def status(self) -> dict[str, Any]:
+        """For ``workprint status``: the backlog and what happened so far."""
+        try:
+            stats = self.spool.stats()
+            backlog_batches, backlog_events = stats.batches, stats.events
+        except (SpoolError, WorkprintError):
+            backlog_batches, backlog_events = (
+                self.totals.backlog_batches,
+                self.totals.backlog_events,
+            )
+        return {
+            "url": self.url,
+            "state": self.state,
+            "backlog_batches": backlog_batches,
+            "backlog_events": backlog_events,
+            "sent": self.totals.sent_batches,
+            "sent_events": self.totals.sent_events,
+            "quarantined": self.totals.quarantined,
+            "last_error": self.last_error,
+            "last_success_ns": self.last_success_ns,
+        }
+
+
+def _error_text(response: httpx.Response) -> str:
+    """The collector's ``{"error": …}``, or the start of whatever else it sent."""
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        return str(data["error"])[:500]
+    return response.text[:200].replace("\n", " ") or response.reason_phrase

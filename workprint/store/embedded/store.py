@@ -1,0 +1,389 @@
+"""``EmbeddedStore``: the ``Store`` interface over one directory (SQLite metadata + sealed
+Parquet event files). docs/store.md describes the layout and the guarantees.
+
+One SQLite connection serves the process, guarded by a lock; every write is one ``BEGIN
+IMMEDIATE`` transaction, so concurrent processes on the same directory (the collector and an
+admin command) serialise on SQLite's own lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import msgspec
+import pyarrow as pa
+
+from workprint.crypto.aead import open_sealed
+from workprint.crypto.envelope import FileMasterKey, MasterKey
+from workprint.store.embedded import audit, consent_store, files, identity, maintenance, reader
+from workprint.store.embedded.ingest import Written, bad_row_aad
+from workprint.store.embedded.ingest import ingest as ingest_batch
+from workprint.store.embedded.keys import DataKeys
+from workprint.store.embedded.schema import (
+    DB_NAME,
+    checkpoint_truncate,
+    connect,
+    sqlite_errors,
+    tighten_permissions,
+)
+from workprint.store.embedded.stats import StoreStats, collect_stats
+from workprint.store.interface import (
+    AuditEntry,
+    AuditVerdict,
+    BadRow,
+    ConsentRecord,
+    Device,
+    Enrollment,
+    ErasureReceipt,
+    IngestResult,
+    Person,
+    Principal,
+    RetentionResult,
+    Role,
+    Store,
+    StoreError,
+)
+
+log = logging.getLogger(__name__)
+_unpack = msgspec.msgpack.Decoder(tuple[str, bytes])
+_Step = Callable[[sqlite3.Connection, Written], maintenance.Outcome]
+
+
+class EmbeddedStore:
+    """Use ``EmbeddedStore.open``. Thread-safe; also usable as a context manager."""
+
+    def __init__(
+        self, root: Path, conn: sqlite3.Connection, master: MasterKey, audit_key: bytes
+    ) -> None:
+        self.root = root
+        self._conn: sqlite3.Connection | None = conn
+        self._lock = threading.RLock()
+        self._keys = DataKeys(master)
+        self._audit_key = audit_key
+
+    @classmethod
+    def open(cls, data_dir: Path, master: MasterKey) -> EmbeddedStore:
+        """Open (creating if missing) the store in ``data_dir`` and remove crash debris."""
+        root = Path(data_dir).expanduser().absolute()
+        if isinstance(master, FileMasterKey) and root in (master.path, *master.path.parents):
+            raise StoreError(
+                f"the master key {master.path} must not live inside the data directory {root}: "
+                "a copy of the directory would carry its own key"
+            )
+        conn, audit_key = connect(root, master)
+        store = cls(root, conn, master, audit_key)
+        try:
+            with store._write() as c:
+                referenced = {path for (path,) in c.execute("SELECT path FROM files")}
+                files.collect_garbage(root, referenced)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"store {self.root} is closed")
+        return self._conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, sqlite_errors(self.root / DB_NAME):
+            conn = self._db()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                    conn.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, sqlite_errors(self.root / DB_NAME):
+            yield self._db()
+
+    def _audit(
+        self, conn: sqlite3.Connection, actor: str, action: str, target: str, details: str = ""
+    ) -> AuditEntry:
+        return audit.append(conn, self._audit_key, actor, action, target, details)
+
+    # -- people, devices, credentials --------------------------------------------------------
+
+    def add_person(self, name: str, role: Role, *, actor: str = "system") -> Person:
+        with self._write() as conn:
+            person = identity.insert_person(conn, name, role)
+            self._keys.create(conn, person.id)
+            self._audit(conn, actor, "person.add", person.id, f"role={person.role}")
+        return person
+
+    def get_person(self, person_id: str) -> Person | None:
+        with self._read() as conn:
+            return identity.get_person(conn, person_id)
+
+    def list_people(self) -> list[Person]:
+        with self._read() as conn:
+            return identity.list_people(conn)
+
+    def set_role(self, person_id: str, role: Role, *, actor: str) -> Person:
+        with self._write() as conn:
+            person, before = identity.set_role(conn, person_id, role)
+            self._audit(conn, actor, "person.role", person_id, f"{before}->{person.role}")
+        return person
+
+    def create_enrollment_code(
+        self, person_id: str, *, ttl_s: float = 86400, actor: str = "system"
+    ) -> str:
+        with self._write() as conn:
+            code = identity.create_code(conn, person_id, ttl_s)
+            self._audit(conn, actor, "device.enrollment_code", person_id, f"ttl_s={ttl_s:g}")
+        return code
+
+    def redeem_enrollment_code(self, code: str, device_name: str) -> Enrollment:
+        with self._write() as conn:
+            enrollment = identity.redeem_code(conn, code, device_name)
+            self._audit(conn, enrollment.person_id, "device.enroll", enrollment.device_id)
+        return enrollment
+
+    def create_api_token(self, person_id: str, *, actor: str = "system") -> str:
+        with self._write() as conn:
+            token = identity.create_api_token(conn, person_id)
+            self._audit(conn, actor, "token.create", person_id)
+        return token
+
+    def authenticate(self, token: str) -> Principal | None:
+        with self._read() as conn:
+            return identity.authenticate(conn, token)
+
+    def revoke_device(self, device_id: str, *, actor: str) -> None:
+        with self._write() as conn:
+            device = identity.revoke_device(conn, device_id)
+            self._audit(conn, actor, "device.revoke", device_id, f"person={device.person_id}")
+
+    def list_devices(self, person_id: str | None = None) -> list[Device]:
+        with self._read() as conn:
+            return identity.list_devices(conn, person_id)
+
+    # -- consent -----------------------------------------------------------------------------
+
+    def record_consent(
+        self, person_id: str, record: ConsentRecord, *, actor: str | None = None
+    ) -> None:
+        with self._write() as conn:
+            identity.require_person(conn, person_id)
+            consent_store.record(conn, person_id, record)
+            details = (
+                f"{record.action} {','.join(record.scopes)} v{record.policy_version} t={record.t}"
+            )
+            self._audit(conn, actor or person_id, "consent.record", person_id, details)
+
+    def consent_history(self, person_id: str) -> list[ConsentRecord]:
+        with self._read() as conn:
+            return consent_store.history(conn, person_id)
+
+    # -- events ------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        principal: Principal,
+        batch_id: str,
+        events: pa.Table,
+        bad_rows: Sequence[BadRow] = (),
+    ) -> IngestResult:
+        written = Written()
+        try:
+            with self._write() as conn:
+                return ingest_batch(
+                    conn,
+                    self.root,
+                    self._keys,
+                    principal,
+                    batch_id,
+                    events,
+                    list(bad_rows),
+                    written,
+                )
+        except BaseException:
+            files.remove(self.root, written.paths)  # never committed: nothing refers to them
+            raise
+
+    def read_events(
+        self,
+        person_id: str,
+        *,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        actor: str,
+    ) -> Iterator[pa.Table]:
+        with self._write() as conn:
+            identity.require_person(conn, person_id, live=False)
+            refs = [
+                reader.FileRef(path, t_min, t_max)
+                for path, t_min, t_max in conn.execute(
+                    "SELECT path, t_min, t_max FROM files WHERE person_id = ? AND t_max >= ?"
+                    " AND (? IS NULL OR t_min < ?) ORDER BY t_min",
+                    (person_id, start_ns or 0, end_ns, end_ns),
+                )
+            ]
+            key = self._keys.get(conn, person_id) if refs else b""
+            span = f"start_ns={start_ns} end_ns={end_ns} files={len(refs)}"
+            self._audit(conn, actor, "events.read", person_id, span)
+        return reader.iter_tables(self.root, key, refs, start_ns, end_ns)
+
+    def bad_rows(self, person_id: str, *, actor: str = "system") -> list[BadRow]:
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT source, batch_id, idx, sealed FROM bad_rows WHERE person_id = ?"
+                " ORDER BY id",
+                (person_id,),
+            ).fetchall()
+            key = self._keys.get(conn, person_id) if rows else b""
+            self._audit(conn, actor, "bad_rows.read", person_id, f"rows={len(rows)}")
+        out: list[BadRow] = []
+        for source, batch_id, idx, sealed in rows:
+            plain = open_sealed(key, bytes(sealed), bad_row_aad(person_id, source, batch_id, idx))
+            reason, raw = _unpack.decode(plain)
+            out.append(BadRow(index=idx, reason=reason, raw=raw))
+        return out
+
+    # -- retention, erasure, compaction ------------------------------------------------------
+
+    def apply_retention(
+        self, now_ns: int, retention_days: float, *, actor: str = "system"
+    ) -> RetentionResult:
+        if not retention_days > 0:
+            raise StoreError("retention must be a positive number of days")
+        cutoff = now_ns - int(retention_days * files.NS_PER_DAY)
+        outcome = self._maintain(
+            lambda conn, written: maintenance.retain(conn, self.root, self._keys, cutoff, written),
+            actor,
+            "retention.apply",
+            "events",
+            f"days={retention_days:g} cutoff_ns={cutoff}",
+        )
+        return RetentionResult(
+            events_deleted=outcome.events_deleted, files_rewritten=outcome.files_rewritten
+        )
+
+    def compact(self, day: str, *, actor: str = "system") -> int:
+        """Merge each person's files of ``day`` (YYYY-MM-DD) into one; returns files merged."""
+        files.day_start_ns(day)  # validates the form
+        outcome = self._maintain(
+            lambda conn, written: maintenance.compact(conn, self.root, self._keys, day, written),
+            actor,
+            "events.compact",
+            f"day={day}",
+            "",
+        )
+        return outcome.files_rewritten
+
+    def days(self) -> list[str]:
+        with self._read() as conn:
+            return [day for (day,) in conn.execute("SELECT DISTINCT day FROM files ORDER BY day")]
+
+    def forget(self, person_id: str, *, actor: str) -> ErasureReceipt:
+        outcome = self._maintain(
+            lambda conn, _written: maintenance.erase(conn, self._keys, person_id),
+            actor,
+            "person.forget",
+            person_id,
+            "",
+        )
+        self._scrub()
+        return ErasureReceipt(
+            person_id=person_id,
+            t=time.time_ns(),
+            events_deleted=outcome.events_deleted,
+            devices_revoked=outcome.devices_revoked,
+            key_destroyed=outcome.key_destroyed,
+        )
+
+    def _scrub(self) -> None:
+        """Rebuild the database and empty the WAL so no old page image (the destroyed key, the
+        name) survives in any file. Best effort: the erasure itself has committed."""
+        try:
+            with self._read() as conn:
+                checkpoint_truncate(conn)
+                conn.execute("VACUUM")
+                if checkpoint_truncate(conn):
+                    return
+        except StoreError as exc:
+            log.warning("erasure committed, but the database could not be compacted: %s", exc)
+            return
+        finally:
+            tighten_permissions(self.root / DB_NAME)
+        log.warning(
+            "erasure committed, but a reader kept the WAL busy: old page images stay in %s-wal "
+            "until the next checkpoint (at the latest when the store is closed)",
+            self.root / DB_NAME,
+        )
+
+    def _maintain(
+        self, step: _Step, actor: str, action: str, target: str, details: str
+    ) -> maintenance.Outcome:
+        written = Written()
+        try:
+            with self._write() as conn:
+                outcome: maintenance.Outcome = step(conn, written)
+                summary = outcome.summary(action)
+                self._audit(conn, actor, action, target, " ".join(filter(None, (details, summary))))
+        except BaseException:
+            files.remove(self.root, written.paths)
+            raise
+        files.remove(self.root, outcome.unlink)
+        return outcome
+
+    # -- audit -------------------------------------------------------------------------------
+
+    def audit(self, actor: str, action: str, target: str, details: str = "") -> AuditEntry:
+        with self._write() as conn:
+            return self._audit(conn, actor, action, target, details)
+
+    def audit_entries(self) -> list[AuditEntry]:
+        with self._read() as conn:
+            return audit.entries(conn)
+
+    def verify_audit(self) -> AuditVerdict:
+        with self._read() as conn:
+            return audit.verify(conn, self._audit_key)
+
+    def stats(self) -> StoreStats:
+        with self._read() as conn:
+            return collect_stats(conn, self.root)
+
+    # -- lifetime ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                conn, self._conn = self._conn, None
+                with suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _conforms(store: EmbeddedStore) -> Store:
+    """Never called: makes mypy check that EmbeddedStore implements the Store protocol."""
+    return store
