@@ -68,7 +68,9 @@ SCREEN_W, SCREEN_H = 1280, 800
 KEY_HOLD_STEPS = 3  # keyup this many mouse steps after keydown (24 ms at 125 Hz)
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 RSS_SAMPLE_S = 0.1
-DRAIN_S = 0.05  # after the last marker: let both listeners read what is already in their socket
+# after the last marker, let both listeners read what is in their socket (the recorder reads
+# its stream in 100 ms slices)
+DRAIN_S = 0.3
 BUDGET_CPU_PCT = 1.0
 BUDGET_RSS_MB = 60.0
 TARGET_RATIO = 4.0
