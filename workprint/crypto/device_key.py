@@ -16,9 +16,7 @@ from typing import Final, Literal
 
 from workprint.crypto.aead import KEY_BYTES
 from workprint.crypto.private_file import (
-    PrivateFileError,
-    create_private_file,
-    read_private_file,
+    load_or_create_secret,
 )
 from workprint.errors import WorkprintError
 
@@ -90,21 +88,14 @@ def parse_key(data: bytes, *, source: str) -> bytes:
 
 
 def _file_key(path: Path, *, create: bool) -> bytes:
-    for _ in range(2):
-        try:
-            data = read_private_file(path, what="device key")
-        except PrivateFileError as exc:
-            raise DeviceKeyError(str(exc)) from None
-        if data is not None:
-            return parse_key(data, source=str(path))
-        if not create:
-            raise DeviceKeyError(f"no device key at {path}")
-        try:
-            if create_private_file(path, os.urandom(KEY_BYTES)):
-                continue  # read it back through the same checks
-        except PrivateFileError as exc:
-            raise DeviceKeyError(str(exc)) from None
-    raise DeviceKeyError(f"device key {path} vanished while it was being created")
+    return load_or_create_secret(
+        path,
+        what="device key",
+        create=create,
+        new_content=lambda: os.urandom(KEY_BYTES),
+        parse=lambda data: parse_key(data, source=str(path)),
+        error=DeviceKeyError,
+    )
 
 
 def _keyring_key(path: Path, *, create: bool) -> bytes:

@@ -19,9 +19,7 @@ from typing import Final, Protocol
 
 from workprint.crypto.aead import KEY_BYTES, DecryptionError, open_sealed, seal
 from workprint.crypto.private_file import (
-    PrivateFileError,
-    create_private_file,
-    read_private_file,
+    load_or_create_secret,
 )
 from workprint.errors import WorkprintError
 
@@ -128,17 +126,11 @@ def _parse(data: bytes, *, source: str) -> bytes:
 
 
 def _load_or_create(path: Path, *, create: bool) -> bytes:
-    for _ in range(2):
-        try:
-            data = read_private_file(path, what="master key")
-        except PrivateFileError as exc:
-            raise MasterKeyError(str(exc)) from None
-        if data is not None:
-            return _parse(data, source=str(path))
-        if not create:
-            raise MasterKeyError(f"no master key at {path}")
-        try:
-            create_private_file(path, os.urandom(KEY_BYTES).hex().encode() + b"\n")
-        except PrivateFileError as exc:
-            raise MasterKeyError(str(exc)) from None
-    raise MasterKeyError(f"master key {path} vanished while it was being created")
+    return load_or_create_secret(
+        path,
+        what="master key",
+        create=create,
+        new_content=lambda: os.urandom(KEY_BYTES).hex().encode() + b"\n",
+        parse=lambda data: _parse(data, source=str(path)),
+        error=MasterKeyError,
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from workprint.errors import WorkprintError
@@ -77,6 +78,35 @@ def read_private_file(path: Path, *, what: str, max_bytes: int = 4096) -> bytes 
     if len(data) > max_bytes:
         raise PrivateFileError(f"{what} {path} is larger than {max_bytes} bytes")
     return data
+
+
+def load_or_create_secret(
+    path: Path,
+    *,
+    what: str,
+    create: bool,
+    new_content: Callable[[], bytes],
+    parse: Callable[[bytes], bytes],
+    error: type[WorkprintError],
+) -> bytes:
+    """Read a secret kept in a private file, creating it first (``new_content()``) if allowed.
+
+    A file another process created at the same moment is read back through the same checks, so
+    concurrent starters agree on one secret. Every failure is raised as ``error``."""
+    for _ in range(2):
+        try:
+            data = read_private_file(path, what=what)
+        except PrivateFileError as exc:
+            raise error(str(exc)) from None
+        if data is not None:
+            return parse(data)
+        if not create:
+            raise error(f"no {what} at {path}")
+        try:
+            create_private_file(path, new_content())
+        except PrivateFileError as exc:
+            raise error(str(exc)) from None
+    raise error(f"{what} {path} vanished while it was being created")
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -9,23 +9,12 @@ from __future__ import annotations
 
 from typing import Final
 
+from workprint.events.keys import MODIFIER_KEYSYMS
+
 # X keysym names of modifier keys → the modifier they hold. Caps/Num Lock are modifier keys too
 # (class "modifier") but hold nothing an action needs.
 MODIFIER_OF_KEY: Final[dict[str, str]] = {
-    "Shift_L": "shift",
-    "Shift_R": "shift",
-    "Control_L": "ctrl",
-    "Control_R": "ctrl",
-    "Alt_L": "alt",
-    "Alt_R": "alt",
-    "Meta_L": "meta",
-    "Meta_R": "meta",
-    "Super_L": "meta",
-    "Super_R": "meta",
-    "Hyper_L": "meta",
-    "Hyper_R": "meta",
-    "ISO_Level3_Shift": "altgr",
-    "Mode_switch": "altgr",
+    name: mod for name, mod in MODIFIER_KEYSYMS.items() if mod != "capslock"
 }
 
 # Modifiers that make a key press a command, and the order hotkeys list them in.
