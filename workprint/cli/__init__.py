@@ -9,11 +9,14 @@ from workprint.errors import WorkprintError
 
 # Importing the command modules registers their commands on ``app``.
 from workprint.cli import admin as _admin  # noqa: F401  isort: skip
+from workprint.cli import build as _build  # noqa: F401  isort: skip
 from workprint.cli import consent as _consent  # noqa: F401  isort: skip
 from workprint.cli import control as _control  # noqa: F401  isort: skip
 from workprint.cli import demo as _demo  # noqa: F401  isort: skip
 from workprint.cli import enroll as _enroll  # noqa: F401  isort: skip
 from workprint.cli import events as _events  # noqa: F401  isort: skip
+from workprint.cli import export as _export  # noqa: F401  isort: skip
+from workprint.cli import imports as _imports  # noqa: F401  isort: skip
 from workprint.cli import policy as _policy  # noqa: F401  isort: skip
 from workprint.cli import record as _record  # noqa: F401  isort: skip
 from workprint.cli import serve as _serve  # noqa: F401  isort: skip

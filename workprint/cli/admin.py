@@ -9,26 +9,18 @@ instead). Only ``add-person`` creates a store (and its master key) that does not
 from __future__ import annotations
 
 import datetime
-import getpass
 import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from workprint.cli.app import app
-from workprint.crypto.envelope import resolve_master_key
+from workprint.cli.store_options import DataOption, MasterOption, actor, open_store
 from workprint.errors import WorkprintError
 from workprint.store.interface import ROLES, Role, StoreError
-
-if TYPE_CHECKING:
-    # The store needs Arrow and NumPy: loaded only by the commands that open it, so that every
-    # other command (above all `workprint record`) stays small in memory.
-    from workprint.store.embedded import EmbeddedStore
 
 admin_app = typer.Typer(
     name="admin",
@@ -41,52 +33,7 @@ admin_app.add_typer(retention_app, name="retention")
 admin_app.add_typer(audit_app, name="audit")
 app.add_typer(admin_app)
 
-DataOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--data",
-        envvar="WORKPRINT_DATA",
-        help="The store's directory (default: ~/.local/share/workprint-server).",
-        show_default=False,
-    ),
-]
-MasterOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--master-key",
-        help="The master key file (default: ~/.config/workprint-server/master.key, or a hex "
-        "key in $WORKPRINT_MASTER_KEY). Never keep it inside the data directory.",
-        show_default=False,
-    ),
-]
 PersonArg = Annotated[str, typer.Argument(metavar="PERSON", help="The person's id (p_…).")]
-
-
-def actor() -> str:
-    """Who runs this command, for the audit log."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return f"cli:uid{os.getuid()}"
-
-
-@contextmanager
-def open_store(
-    data: Path | None, master: Path | None, *, create: bool = False
-) -> Iterator[EmbeddedStore]:
-    """The store in ``data``; a missing one is an error unless ``create``."""
-    from workprint.store.embedded import EmbeddedStore, default_data_dir, default_master_key_path
-    from workprint.store.embedded.schema import DB_NAME
-
-    directory = (data or default_data_dir()).expanduser()
-    exists = (directory / DB_NAME).exists()
-    if not exists and not create:
-        raise StoreError(
-            f"no store at {directory} (create one with: workprint admin add-person NAME)"
-        )
-    key = resolve_master_key(master, default_master_key_path(), create=not exists)
-    with EmbeddedStore.open(directory, key) as store:
-        yield store
 
 
 def _when(ns: int | None) -> str:

@@ -20,10 +20,11 @@ def demo(
         Path, typer.Option("--out", help="Where the recording and its dataset are written.")
     ] = Path("demo-output"),
 ) -> None:
-    """Record a scripted session on a private virtual display and build its dataset.
+    """Record a scripted session on a private virtual display and build its datasets.
 
     Opens a Tk editor and an xterm on Xvfb, grants every scope in a fresh home, types, clicks,
-    drags and scrolls with xdotool, then exports the events and the typed text."""
+    drags and scrolls with xdotool, then exports the events and the typed text, and builds the
+    actions (also as pyautogui code) and writing-process datasets, each with its card."""
     from workprint.testbed.demo import run_demo
 
     with out.status("recording a scripted session on a private virtual display…"):
@@ -42,3 +43,7 @@ def demo(
     out.print(f"events (JSON Lines): {result.events_file}")
     out.print(f"typed text:          {result.typed_text_file}")
     out.print(f"statistics:          {result.stats_file}")
+    sets = result.datasets
+    out.print(f"actions dataset:     {sets.actions} ({sets.action_rows} actions; card README.md)")
+    out.print(f"  as pyautogui:      {sets.pyautogui}")
+    out.print(f"writing dataset:     {sets.writing} ({sets.writing_rows} documents)")

@@ -1,5 +1,7 @@
 """The main job on a machine without a screen: record a scripted session on a private virtual
-display with every scope granted, then turn the spool into a small dataset on disk."""
+display with every scope granted, then turn the spool into datasets on disk: the events, the
+typed text, and — built in-process from the decrypted events, as `workprint build` would from a
+store — the actions (also as pyautogui code) and the writing records, each with its card."""
 
 from __future__ import annotations
 
@@ -9,17 +11,45 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
+import msgspec
+
+from workprint import __version__
 from workprint.agent.control_client import send_command
 from workprint.agent.recorder import Recorder, RecorderSummary
+from workprint.builders.actions import (
+    EpisodeConfig,
+    Thresholds,
+    label_actions,
+    reduce_actions,
+    split_episodes,
+)
 from workprint.builders.typed_text import typed_text_by_window
+from workprint.builders.writing import WritingConfig, build_writing
 from workprint.crypto import load_or_create_device_key
 from workprint.events import SCOPES, Event, encode_jsonl
+from workprint.events.columnar import events_to_table
+from workprint.export import DatasetCard, with_action_format, write_dataset
 from workprint.home import Home
 from workprint.policy import grant, load_policy
 from workprint.spool import Spool, load_or_create_device_id
 from workprint.testbed.scripted_session import open_windows, run_scripted_session
 from workprint.testbed.xsession import XSession, XSessionError
+
+# What `workprint build` writes too: nothing has been through the release checks yet.
+NOT_FOR_RELEASE: Final = "none (raw; not for release: see the release gate)"
+
+
+@dataclass
+class DemoDatasets:
+    """Dataset directories (each with train.jsonl and its card, README.md) and their sizes."""
+
+    actions: Path
+    pyautogui: Path
+    writing: Path
+    action_rows: int
+    writing_rows: int
 
 
 @dataclass
@@ -32,6 +62,7 @@ class DemoResult:
     stats_file: Path
     event_counts: dict[str, int]
     typed_text: dict[str, str]
+    datasets: DemoDatasets
 
 
 def wait_until_recording(home: Home, thread: threading.Thread, timeout: float = 20) -> None:
@@ -51,6 +82,52 @@ def read_spool(home: Home) -> list[Event]:
     device = load_or_create_device_id(home.device_id_file)
     with Spool.open(home.spool_file, key, device_id=device) as spool:
         return list(spool.iter_events())
+
+
+def build_datasets(events: list[Event], out: Path) -> DemoDatasets:
+    """The recorded session's actions and writing records, each as JSON Lines with its card
+    (one session, one person: no store and no pseudonyms needed)."""
+    table = events_to_table(events)
+    thresholds, episodes, writing_config = Thresholds(), EpisodeConfig(), WritingConfig()
+    actions = label_actions(reduce_actions(table, thresholds), split_episodes(table, episodes))
+    card = DatasetCard(
+        name="workprint demo: actions",
+        description="The actions of the scripted demo session: clicks, a double click, a drag, "
+        "scrolls, typed text with its corrections, keys and hotkeys, each with its raw time "
+        "range, approach path and window.",
+        source="the scripted session `workprint demo` recorded on a private virtual display",
+        people=1,
+        scopes=SCOPES,
+        consent="the demo's own consent record (every scope granted in its home)",
+        thresholds={**thresholds.as_dict(), **episodes.as_dict()},
+        privacy_transforms=(NOT_FOR_RELEASE,),
+    )
+    done = write_dataset([actions], out / "actions", "jsonl", card, progress=False)
+    pyautogui = msgspec.structs.replace(
+        card, name="workprint demo: actions (pyautogui)", action_format="pyautogui"
+    )
+    write_dataset(
+        [with_action_format(actions, "pyautogui")],
+        out / "actions-pyautogui",
+        "jsonl",
+        pyautogui,
+        progress=False,
+    )
+    records = build_writing(table, writing_config)
+    writing_card = msgspec.structs.replace(
+        card,
+        name="workprint demo: writing process",
+        description="One record per window typed into: every edit, bursts, pauses, revisions "
+        "and the final text, replayed from the key events.",
+        kind="writing process",
+        builder="workprint.writing",
+        builder_version=__version__,
+        thresholds=msgspec.structs.asdict(writing_config),
+    )
+    written = write_dataset([records], out / "writing", "jsonl", writing_card, progress=False)
+    return DemoDatasets(
+        out / "actions", out / "actions-pyautogui", out / "writing", done.rows, written.rows
+    )
 
 
 def run_demo(out: Path) -> DemoResult:
@@ -102,4 +179,7 @@ def run_demo(out: Path) -> DemoResult:
         ),
         encoding="utf-8",
     )
-    return DemoResult(out, home, summary, events_file, typed_file, stats_file, counts, typed)
+    datasets = build_datasets(events, out / "datasets")
+    return DemoResult(
+        out, home, summary, events_file, typed_file, stats_file, counts, typed, datasets
+    )
