@@ -123,58 +123,38 @@ def idfx_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Steward, list[
 
 
 def library_records(name: str) -> tuple[dict[str, object], str]:
-    """The writing record the library builds from the same file's keystrokes, and the text the
-    writer's editor held at the end."""
+    """The writing record the library builds from the same file (keystrokes and editor log),
+    and the text the writer's editor held at the end."""
     data = gzip.decompress((IDFX / f"{name}_il_1.idfx.gz").read_bytes())
     result = parse_idfx(data, f"{name}_il_1.idfx", f"{name}_il_1")
-    [record] = table_to_records(build_writing(result.table()))
+    [record] = table_to_records(build_writing(result.table(), editor=result.editor_table()))
     expected = (IDFX / "txt" / f"{name}_ft_1.txt").read_text(encoding="utf-8")
     return {"t_start": record.t_start, "final_text": record.final_text,
             "n_keystrokes": record.n_keystrokes, "edits": len(record.edits)}, expected  # fmt: skip
 
 
 @pytest.mark.parametrize("name", ["A", "C", "J", "K", "M", "N", "P", "R"])
-def test_idfx_through_the_store_builds_what_the_keystrokes_say(
+def test_idfx_through_the_store_equals_every_final_text(
     idfx_build: tuple[Steward, list[dict[str, object]]], name: str
 ) -> None:
-    """Each session comes out of the store exactly as the library builds it from the keystrokes;
-    J, whose text the keystrokes alone determine, equals the writer's final text."""
+    """import → store (the editor log stored as editor_edit events) → build writing: the
+    writer's final text, exactly as the library builds it from the file itself."""
     _, records = idfx_build
     mine, expected = library_records(name)
     [record] = [r for r in records if r["t_start"] == mine["t_start"]]
+    assert normalise_line_endings(str(record["final_text"])) == normalise_line_endings(expected)
     assert record["final_text"] == mine["final_text"]
     assert record["n_keystrokes"] == mine["n_keystrokes"]
     assert len(record["edits"]) == mine["edits"]  # type: ignore[arg-type]
-    if name == "J":
-        assert normalise_line_endings(str(record["final_text"])) == normalise_line_endings(expected)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the store keeps events only: the IDFX editor log (pastes, caret jumps, "
-    "replacements) is dropped at import, so 7 of the 8 texts differ (tests/test_idfx.py shows "
-    "all 8 exact with the editor log)",
-)
-def test_idfx_through_the_store_equals_every_final_text(
-    idfx_build: tuple[Steward, list[dict[str, object]]],
-) -> None:
-    _, records = idfx_build
-    for name in ["A", "C", "J", "K", "M", "N", "P", "R"]:
-        mine, expected = library_records(name)
-        [record] = [r for r in records if r["t_start"] == mine["t_start"]]
-        assert normalise_line_endings(str(record["final_text"])) == normalise_line_endings(
-            expected
-        ), name
-
-
-def test_idfx_import_says_the_editor_log_is_not_stored(
+def test_idfx_reimport_stores_nothing_twice(
     idfx_build: tuple[Steward, list[dict[str, object]]],
 ) -> None:
     steward, _ = idfx_build
     again = steward.import_("idfx", IDFX / "J_il_1.idfx.gz", scopes="all")
     assert again.returncode == 0, again.stderr
-    assert "imported 0 events (2095 already stored)" in again.stdout
-    assert "editor log (1046 entries" in again.stderr and "is not stored" in again.stderr
+    assert "imported 0 events (3141 already stored)" in again.stdout
 
 
 def test_a_malformed_file_in_a_multi_file_import(steward: Steward, tmp_path: Path) -> None:

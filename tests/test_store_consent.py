@@ -15,6 +15,7 @@ from workprint.events import (
     NAMED_KEY_CLASSES,
     SCOPES,
     ConsentChange,
+    EditorEdit,
     Event,
     KeyDown,
     KeyUp,
@@ -155,6 +156,8 @@ def reference(event: Event, history: list[ConsentRecord]) -> bool:
         return "mouse" in scopes
     if isinstance(event, WindowFocus):
         return "app-usage" in scopes and (event.title is None or "window-titles" in scopes)
+    if isinstance(event, EditorEdit):
+        return "input-timing" in scopes and "text-content" in scopes
     return True
 
 

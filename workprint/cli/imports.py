@@ -197,15 +197,14 @@ def _import_path(
         _say(f"{path}: no usable events: nothing imported from it")
         tally.problems += not result.issues
         return
-    ingest_recording(store, person, fmt, result.events, scopes, actor, batch_rows, tally)
-    tally.files += 1
+    events = result.events
     editor = getattr(result, "editor", None)
-    if editor:
-        _say(
-            f"{path}: note: its editor log ({len(editor)} entries: pastes, caret jumps, "
-            "replacements) is not stored — the store has no editor-log table yet, so "
-            "`build writing` replays the keys alone"
-        )
+    if editor:  # the editor log (pastes, caret jumps, replacements) is stored as events too
+        from workprint.events.editor_log import with_editor_events
+
+        events = with_editor_events(events, editor)
+    ingest_recording(store, person, fmt, events, scopes, actor, batch_rows, tally)
+    tally.files += 1
 
 
 @app.command("import")

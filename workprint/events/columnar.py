@@ -52,6 +52,13 @@ EVENT_SCHEMA: Final = pa.schema(
         pa.field("policy_version", pa.int32()),
         pa.field("reason", pa.string()),
         pa.field("t_end", pa.int64()),
+        # editor-level logs
+        pa.field("ref_seq", pa.int64()),
+        pa.field("caret", pa.int64()),
+        pa.field("doc_len", pa.int64()),
+        pa.field("start", pa.int64()),
+        pa.field("end", pa.int64()),
+        pa.field("text", pa.string()),
     ]
 )
 COLUMNS: Final = tuple(EVENT_SCHEMA.names)

@@ -162,6 +162,20 @@ class Gap(EventBase, tag="gap", kw_only=True):
     t_end: Timestamp | None = None
 
 
+class EditorEdit(EventBase, tag="editor_edit", kw_only=True):
+    """What an editor itself reported (imported editor-level logs, e.g. IDFX wordlog): the caret
+    and text length before a key, and the change it really made (``start``/``end`` replaced by
+    ``text``). ``ref_seq`` is the seq of the key-down it annotates; None for an edit no key
+    caused (a paste from a menu), applied where its own ``seq`` falls. Needs text-content."""
+
+    ref_seq: Seq | None = None
+    caret: Seq | None = None
+    doc_len: Seq | None = None
+    start: Seq | None = None
+    end: Seq | None = None
+    text: str | None = None
+
+
 Event = (
     KeyDown
     | KeyUp
@@ -176,6 +190,7 @@ Event = (
     | Resume
     | ConsentChange
     | Gap
+    | EditorEdit
 )
 
 EVENT_TYPES: Final[tuple[type[EventBase], ...]] = (
@@ -192,6 +207,7 @@ EVENT_TYPES: Final[tuple[type[EventBase], ...]] = (
     Resume,
     ConsentChange,
     Gap,
+    EditorEdit,
 )
 
 # Which consent scope an event type needs before it may be kept (None: lifecycle markers).

@@ -15,6 +15,7 @@ from workprint.events import (
     NAMED_KEY_CLASSES,
     SCOPES,
     ConsentChange,
+    EditorEdit,
     Event,
     Gap,
     KeyDown,
@@ -142,6 +143,15 @@ class EdgePolicy:
                 self._marker(event, out)
             case Gap():
                 self._marker(event, out)
+            case EditorEdit():  # an editor's own log holds the text itself
+                if not self._text:
+                    self._drop("no-consent:text-content")
+                elif self._paused:
+                    self._drop("paused")
+                elif self._excluded:
+                    self._drop("excluded")
+                else:
+                    out.append(event)
             case _:  # a type this gate does not know: never let it through unexamined
                 self._drop("unknown-type")
 

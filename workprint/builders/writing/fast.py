@@ -42,6 +42,7 @@ from workprint.builders.writing.replay import (
     Note,
     replay,
 )
+from workprint.events.editor_log import split_editor
 
 I64 = npt.NDArray[np.int64]
 _WANTED: Final = {"key_down": KEY, "window_focus": FOCUS, "mouse_down": CLICK}
@@ -227,6 +228,8 @@ def build_writing(
     """Events in ``EVENT_SCHEMA`` (and optionally an editor log in ``EDITOR_SCHEMA``) → one
     writing record per document, as a table in ``WRITING_SCHEMA``."""
     config = config or WritingConfig()
+    if editor is None:  # an editor log stored as editor_edit events travels in the table
+        table, editor = split_editor(table)
     items = _Items(table, config, editor)
     kind, action, note = items.kind, items.action, items.note
     window = items.windows()

@@ -33,7 +33,7 @@ from workprint.builders.writing.record import (
 )
 from workprint.events import KeyDown, MouseDown, WindowFocus
 from workprint.events.columnar import table_to_events
-from workprint.events.editor_log import EditorEntry, table_to_entries
+from workprint.events.editor_log import EditorEntry, split_editor, table_to_entries
 
 # What one step did, for segmenting into bursts: produced text only, changed it otherwise, moved
 # the caret or selection, did something the model cannot follow, nothing, or was not an action.
@@ -400,6 +400,8 @@ def build_writing_reference(
 ) -> pa.Table:
     """Events (and optionally an editor log) → one writing record per document, per event."""
     config = config or WritingConfig()
+    if editor is None:  # an editor log stored as editor_edit events travels in the table
+        table, editor = split_editor(table)
     events = table_to_events(table)
     items = [e for e in events if isinstance(e, KeyDown | WindowFocus | MouseDown)]
     entries = table_to_entries(editor) if editor is not None else []

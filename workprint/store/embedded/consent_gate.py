@@ -25,6 +25,7 @@ from workprint.store.interface import ConsentRecord
 KEY_TYPES: Final = ("key_down", "key_up")
 MOUSE_TYPES: Final = ("mouse_move", "mouse_down", "mouse_up", "scroll")
 FOCUS_TYPES: Final = ("window_focus",)
+EDITOR_TYPES: Final = ("editor_edit",)  # editor logs hold the text itself
 MARKER_TYPES: Final = ("session_start", "session_stop", "pause", "resume", "consent_change", "gap")
 _FOREVER: Final = 2**63 - 1
 
@@ -106,6 +107,9 @@ def allowed(table: pa.Table, intervals: dict[str, Intervals], type_masks: dict[s
         ok |= is_mouse & scope("mouse")
     if is_focus.any():
         ok |= is_focus & scope("app-usage") & (~present("title") | scope("window-titles"))
+    is_editor = is_type(EDITOR_TYPES)
+    if is_editor.any():
+        ok |= is_editor & scope("input-timing") & scope("text-content")
     return ok
 
 
