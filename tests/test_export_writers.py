@@ -161,3 +161,18 @@ def test_memory_stays_bounded_whatever_the_size(tmp_path: Path, fmt: str) -> Non
         assert len(result.files) == 3
     total = sum(pq.read_metadata(f).num_rows for f in result.files)
     assert total == batches * rows
+
+
+def test_hf_directory_loads_with_the_datasets_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real `datasets` library (offline: a local directory) reads what we wrote, every row."""
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    datasets = pytest.importorskip("datasets")
+    batches = sample_batches()
+    write_dataset(iter(batches), tmp_path, "hf", CARD, progress=False, shard_rows=10)
+    loaded = datasets.load_dataset(str(tmp_path), split="train", cache_dir=str(tmp_path / ".c"))
+    assert loaded.num_rows == sum(b.num_rows for b in batches)
+    first = batches[0].to_pylist()[0]
+    assert loaded[0]["kind"] == first["kind"] and loaded[0]["t_start"] == first["t_start"]
