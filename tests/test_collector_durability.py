@@ -98,10 +98,11 @@ def test_kill_9_during_ingest_keeps_every_acknowledged_batch(
 ) -> None:
     recorded = [seq for _ in range(100) for seq in append(spool, 500)]
     acknowledged: list[int] = []
-    killer = threading.Timer(0.3, server.kill9)
+    # the kill is armed once a few batches were acknowledged (not after a fixed time: on a busy
+    # machine the first ingest alone can take longer), and lands while later ones are in flight
+    killer = threading.Timer(0.02, server.kill9)
     with httpx.Client(timeout=10) as http:
         uploader = Uploader(spool, server.url, subject.token, client=http)
-        killer.start()
         while True:  # one batch at a time, noting exactly which ones the server acknowledged
             batch = spool.pending(1)[0]
             report = uploader.run_once(max_batches=1)
@@ -109,6 +110,8 @@ def test_kill_9_during_ingest_keeps_every_acknowledged_batch(
                 break
             assert report.sent_batches == 1
             acknowledged.extend(e.seq for e in batch.events)
+            if len(acknowledged) == 5 * 500:
+                killer.start()
         killer.join()
         assert server.proc is not None and server.proc.returncode == -9
         assert 0 < len(acknowledged) < len(recorded), "the kill should land mid-stream"
