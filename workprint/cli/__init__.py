@@ -18,6 +18,7 @@ from workprint.cli import events as _events  # noqa: F401  isort: skip
 from workprint.cli import export as _export  # noqa: F401  isort: skip
 from workprint.cli import imports as _imports  # noqa: F401  isort: skip
 from workprint.cli import policy as _policy  # noqa: F401  isort: skip
+from workprint.cli import privacy as _privacy  # noqa: F401  isort: skip
 from workprint.cli import record as _record  # noqa: F401  isort: skip
 from workprint.cli import serve as _serve  # noqa: F401  isort: skip
 from workprint.cli import service as _service  # noqa: F401  isort: skip
