@@ -1,183 +1,294 @@
-"""Collector ingest throughput: a load generator on loopback against one `workprint serve`.
+"""Collector ingest: a load generator on loopback against one `workprint serve` process.
 
-Simulates ``--devices`` enrolled devices (default 200, all concurrent, asyncio + httpx), each
-uploading ``--batches`` batches of ``--batch`` events of realistic recorder output (the mix of
-bench/spool_throughput.py: ~86% coalesced mouse moves along strokes, key down/up pairs, clicks,
-scrolls, focus changes), msgpack + zstd exactly as the uploader sends them. The collector is one
-process on the real embedded store, which fsyncs every batch before it acknowledges. Reported:
-events/s for the collector process, p50/p99 batch latency, stored bytes per event (every file
-of the store directory), a check that every event is stored exactly once, and — in the same run,
-on the same events — a baseline that writes them as plain JSON lines, fsync per batch.
-Payloads are prepared before the clock starts. Stops by itself (``--time-limit``).
+Simulates ``--devices`` enrolled devices (default 200, all concurrent, asyncio + httpx) sending
+realistic recorder output — ~90% coalesced mouse moves along strokes at ~60 Hz, key down/up pairs
+with characters, clicks, scrolls, focus changes with titles — as msgpack + zstd, exactly as the
+uploader sends it, in batches of ``--batch-min``..``--batch-max`` events (a recorder flushes every
+500 ms: ~100–500 events). The collector runs on the real embedded store, which makes every batch
+durable (fsync) before it acknowledges.
 
-usage: .venv/bin/python bench/collector_ingest.py [--devices 200] [--batches 10] [--batch 1000]
-       [--time-limit 120] [--dir D] [--append-docs]
+Phases, one after the other on the same server:
+
+- ``--rates R1,R2,…``: each device sends one batch every ``devices × mean batch / R`` seconds for
+  ``--phase-s`` seconds, so the offered load is R events/s (open loop per device: a device whose
+  previous batch is still in flight sends the next one as soon as it is acknowledged);
+- ``--saturate N``: every device sends N batches back to back (closed loop: as fast as acked);
+- ``--big B --big-batches N``: the same with B-event batches.
+
+Per phase: events/s acknowledged, batch latency p50/p99 from the first attempt to the 200 (429
+retries included), 429 answers, CPU of the collector process and of the load generator (they share
+the machine's cores). At the end: every acknowledged event is checked to be stored exactly once;
+stored bytes per event (every file of the store directory, metadata included) after the load,
+after ``--settle`` idle seconds (background compaction), and after ``compact`` of every day (what
+`workprint admin compact` does nightly); and, in the same run on the same events, a baseline that
+writes them as plain JSON lines with an fsync per batch. Payloads are prepared before the clock.
+
+usage: .venv/bin/python bench/collector_ingest.py [--devices 200] [--rates 50000,100000]
+       [--phase-s 15] [--saturate 10] [--big 5000 --big-batches 2] [--dir D]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import random
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import zstandard
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from spool_throughput import recorder_output
-
 from workprint.crypto.envelope import FileMasterKey
-from workprint.events import SCOPES, Event, encode_batch, encode_jsonl
+from workprint.events import (
+    SCOPES,
+    Event,
+    KeyDown,
+    KeyUp,
+    MouseDown,
+    MouseMove,
+    MouseUp,
+    Scroll,
+    WindowFocus,
+    decode_batch,
+    encode_batch,
+    encode_jsonl,
+)
 from workprint.spool.wire import BATCH_CONTENT_TYPE, BATCH_ID_HEADER
 from workprint.store.embedded import EmbeddedStore
 from workprint.store.interface import ConsentRecord
 
 ROOT = Path(__file__).resolve().parents[1]
+SESSION = "3f2a9c1e5b7d4e0f8a6b2c9d1e3f5a7b"
+APPS = [
+    ("firefox", "Search results - Mozilla Firefox"),
+    ("code", "spool.py - workprint - Visual Studio Code"),
+    ("gnome-terminal", "~/work/main"),
+    ("libreoffice", "report-q3.odt - LibreOffice Writer"),
+]
+TEXT = "the quick brown fox jumps over the lazy dog while the spool keeps every keystroke "
 
 
-Batch = tuple[str, bytes, list[Event]]
+def device_output(rng: random.Random, t: int) -> Iterator[Event]:
+    """An endless stream of one device: ~90% coalesced moves, the rest keys, clicks, focus."""
+    x, y = 960, 540
+    while True:
+        roll = rng.random()
+        if roll < 0.60:  # a stroke towards a target, sampled at ~60 Hz
+            tx, ty = rng.randint(0, 1919), rng.randint(0, 1079)
+            steps = max(3, int(math.hypot(tx - x, ty - y) / rng.uniform(8, 30)))
+            for i in range(1, steps + 1):
+                t += rng.randint(14_000_000, 19_000_000)
+                jx, jy = rng.randint(-1, 1), rng.randint(-1, 1)
+                yield MouseMove(
+                    t=t,
+                    session=SESSION,
+                    x=x + (tx - x) * i // steps + jx,
+                    y=y + (ty - y) * i // steps + jy,
+                )
+            x, y = tx, ty
+        elif roll < 0.68:  # a burst of typing
+            offset = rng.randrange(len(TEXT) - 20)
+            for ch in TEXT[offset : offset + rng.randint(3, 20)]:
+                key = "space" if ch == " " else ch
+                cls = "space" if ch == " " else "letter"
+                t += rng.randint(60_000_000, 250_000_000)
+                yield KeyDown(t=t, session=SESSION, cls=cls, key=key, char=ch, keycode=38)
+                t += rng.randint(40_000_000, 120_000_000)
+                yield KeyUp(t=t, session=SESSION, cls=cls, key=key, char=ch, keycode=38)
+        elif roll < 0.88:
+            t += rng.randint(50_000_000, 400_000_000)
+            yield MouseDown(t=t, session=SESSION, x=x, y=y, button=1)
+            t += rng.randint(60_000_000, 140_000_000)
+            yield MouseUp(t=t, session=SESSION, x=x, y=y, button=1)
+        elif roll < 0.96:
+            for _ in range(rng.randint(1, 6)):
+                t += rng.randint(20_000_000, 80_000_000)
+                yield Scroll(t=t, session=SESSION, x=x, y=y, dy=rng.choice((-1, 1)))
+        else:
+            app, title = rng.choice(APPS)
+            t += rng.randint(100_000_000, 900_000_000)
+            yield WindowFocus(t=t, session=SESSION, app=app, title=title, pid=rng.randint(1, 9999))
+
+
+@dataclass
+class Batch:
+    batch_id: str
+    body: bytes  # msgpack + zstd, as the uploader sends it
+    first_seq: int
+    n: int
 
 
 @dataclass
 class Device:
     person_id: str
     token: str
-    bulk: list[Batch] = field(default_factory=list)  # sent as fast as the collector takes them
-    live: list[Batch] = field(default_factory=list)  # sent at a recorder's pace
+    stream: Iterator[Event]
+    seq: int = 0
+    acked: list[tuple[int, int]] = field(default_factory=list)  # (first seq, n) acknowledged
 
 
 @dataclass
-class Results:
+class Phase:
+    name: str
+    offered: float | None  # events/s, None for closed loop
+    batches: dict[int, list[Batch]] = field(default_factory=dict)  # device index → its batches
+    interval: float | None = None
     latencies: list[float] = field(default_factory=list)
     events: int = 0
-    batches: int = 0
-    retries: int = 0
+    too_busy: int = 0
     errors: list[str] = field(default_factory=list)
-    acked: dict[str, int] = field(default_factory=dict)  # person → events acknowledged
+    elapsed: float = 0.0
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
 
 
-def prepare(
-    data: Path,
-    key: Path,
-    devices: int,
-    batches: int,
-    size: int,
-    live: int,
-    live_size: int,
-    seed: int,
-) -> list[Device]:
-    """People, devices and consent on the store; every payload encoded and compressed."""
+_compress = zstandard.ZstdCompressor(level=3)
+
+
+def make_batch(device: Device, n: int) -> Batch:
+    events = [next(device.stream) for _ in range(n)]
+    for i, event in enumerate(events):
+        event.seq = device.seq + i
+    batch = Batch(uuid.uuid4().hex, _compress.compress(encode_batch(events)), device.seq, n)
+    device.seq += n
+    return batch
+
+
+def enrol(data: Path, key: Path, n: int, seed: int) -> list[Device]:
     store = EmbeddedStore.open(data, FileMasterKey(key))
-    out: list[Device] = []
-    rng = random.Random(seed)
-    compressor = zstandard.ZstdCompressor(level=3)
+    devices = []
     try:
-        for n in range(devices):
-            person = store.add_person(f"bench-{n}", "subject")
-            store.record_consent(
-                person.id, ConsentRecord(t=1, action="grant", scopes=SCOPES, policy_version=1)
+        for i in range(n):
+            person = store.add_person(f"bench-{i}", "subject")
+            grant = ConsentRecord(t=1, action="grant", scopes=SCOPES, policy_version=1)
+            store.record_consent(person.id, grant)
+            code = store.create_enrollment_code(person.id)
+            enrollment = store.redeem_enrollment_code(code, uuid.uuid4().hex)
+            stream = device_output(
+                random.Random(seed * 100_003 + i), 1_700_000_000 * 10**9 + i * 10**12
             )
-            enrollment = store.redeem_enrollment_code(
-                store.create_enrollment_code(person.id), uuid.uuid4().hex
-            )
-            device = Device(person.id, enrollment.token)
-            stream = recorder_output(rng, start_ns=1_700_000_000_000_000_000 + n * 10**12)
-            seq = 0
-            for target, count, n_events in (
-                (device.bulk, batches, size),
-                (device.live, live, live_size),
-            ):
-                for _ in range(count):
-                    events = [next(stream) for _ in range(n_events)]
-                    for event in events:
-                        event.seq = seq
-                        seq += 1
-                    body = compressor.compress(encode_batch(events))
-                    target.append((uuid.uuid4().hex, body, events))
-            out.append(device)
+            devices.append(Device(person.id, enrollment.token, stream))
     finally:
         store.close()
-    return out
+    return devices
+
+
+def plan(args: argparse.Namespace, devices: list[Device]) -> list[Phase]:
+    rng = random.Random(args.seed)
+    mean = (args.batch_min + args.batch_max) / 2
+    warmup = Phase("warm-up: one batch per device, not reported", None)
+    warmup.batches = {i: [make_batch(d, args.batch_min)] for i, d in enumerate(devices)}
+    phases = [warmup]
+    for rate in args.rates:
+        phase = Phase(f"paced {rate:,.0f} ev/s", rate, interval=len(devices) * mean / rate)
+        count = max(1, round(args.phase_s / phase.interval))
+        phases.append(phase)
+        for i, d in enumerate(devices):
+            sizes = [rng.randint(args.batch_min, args.batch_max) for _ in range(count)]
+            phase.batches[i] = [make_batch(d, n) for n in sizes]
+    if args.saturate:
+        phase = Phase(f"saturated, {args.batch_min}-{args.batch_max}-event batches", None)
+        phases.append(phase)
+        for i, d in enumerate(devices):
+            sizes = [rng.randint(args.batch_min, args.batch_max) for _ in range(args.saturate)]
+            phase.batches[i] = [make_batch(d, n) for n in sizes]
+    if args.big_batches:
+        phase = Phase(f"saturated, {args.big}-event batches", None)
+        phases.append(phase)
+        for i, d in enumerate(devices):
+            phase.batches[i] = [make_batch(d, args.big) for _ in range(args.big_batches)]
+    return phases
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run_phases(
+    url: str, devices: list[Device], phases: list[Phase], pid: int, time_limit: float
+) -> None:
+    """Every phase in turn, on one client per device created beforehand (as real devices each
+    have their own connection; creating 200 clients takes seconds of the generator's CPU)."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    clients = [httpx.AsyncClient(base_url=url, limits=limits, timeout=120) for _ in devices]
+    try:
+        await asyncio.gather(*(c.get("/healthz") for c in clients))  # connect
+        for phase in phases:
+            cpu0, own0 = cpu_seconds(pid), time.process_time()
+            await drive(clients, devices, phase, time.monotonic() + time_limit)
+            phase.server_cpu = cpu_seconds(pid) - cpu0
+            phase.client_cpu = time.process_time() - own0
+            print(
+                f"{phase.name}: {phase.events / phase.elapsed:,.0f} ev/s, "
+                f"p99 {percentile(phase.latencies, 0.99):.0f} ms",
+                flush=True,
+            )
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
 
 
 async def drive(
-    url: str, devices: list[Device], deadline: float, results: Results, pace: float | None = None
-) -> float:
-    """Every device uploads its batches (``live`` ones every ``pace`` s, else ``bulk`` ones back
-    to back); returns the seconds from the first send to the last acknowledgement."""
-    limits = httpx.Limits(max_connections=len(devices) + 8, max_keepalive_connections=len(devices))
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
+    clients: list[httpx.AsyncClient], devices: list[Device], phase: Phase, deadline: float
+) -> None:
+    """Every device sends its batches of ``phase``; fills in the phase's measurements."""
 
-        async def device_loop(device: Device) -> None:
-            batches = device.bulk if pace is None else device.live
-            start = time.monotonic() + (random.uniform(0, pace) if pace else 0.0)
-            for n, (batch_id, body, events) in enumerate(batches):
-                if pace is not None:
-                    await asyncio.sleep(max(0.0, start + n * pace - time.monotonic()))
-                if time.monotonic() > deadline:
+    async def device_loop(index: int, device: Device, client: httpx.AsyncClient) -> None:
+        start = origin + random.uniform(0, phase.interval or 0.0)
+        headers = {
+            "Authorization": f"Bearer {device.token}",
+            "Content-Type": BATCH_CONTENT_TYPE,
+            "Content-Encoding": "zstd",
+        }
+        for n, batch in enumerate(phase.batches[index]):
+            if phase.interval is not None:
+                await asyncio.sleep(max(0.0, start + n * phase.interval - time.monotonic()))
+            if time.monotonic() > deadline:
+                return
+            started = time.perf_counter()
+            while True:
+                try:
+                    response = await client.post(
+                        "/v1/batches",
+                        content=batch.body,
+                        headers={**headers, BATCH_ID_HEADER: batch.batch_id},
+                    )
+                except httpx.HTTPError as exc:
+                    phase.errors.append(repr(exc))
+                    await asyncio.sleep(0.2)
+                    continue
+                if response.status_code == 200:
+                    phase.latencies.append(time.perf_counter() - started)
+                    phase.events += batch.n
+                    device.acked.append((batch.first_seq, batch.n))
+                    break
+                if response.status_code not in (429, 503):
+                    phase.errors.append(f"{response.status_code} {response.text[:200]}")
                     return
-                headers = {
-                    "Authorization": f"Bearer {device.token}",
-                    "Content-Type": BATCH_CONTENT_TYPE,
-                    "Content-Encoding": "zstd",
-                    BATCH_ID_HEADER: batch_id,
-                }
-                while True:
-                    started = time.perf_counter()
-                    try:
-                        response = await client.post("/v1/batches", content=body, headers=headers)
-                    except httpx.HTTPError as exc:
-                        results.retries += 1
-                        results.errors.append(repr(exc))
-                        await asyncio.sleep(0.2)
-                        continue
-                    if response.status_code == 200:
-                        results.latencies.append(time.perf_counter() - started)
-                        results.events += len(events)
-                        results.batches += 1
-                        results.acked[device.person_id] = results.acked.get(
-                            device.person_id, 0
-                        ) + len(events)
-                        break
-                    results.retries += 1
-                    if response.status_code not in (429, 503):
-                        results.errors.append(f"{response.status_code} {response.text[:200]}")
-                        return
-                    await asyncio.sleep(float(response.headers.get("retry-after", "1")))
+                phase.too_busy += 1
+                await asyncio.sleep(float(response.headers.get("retry-after", "1")))
 
-        started = time.perf_counter()
-        await asyncio.gather(*(device_loop(d) for d in devices))
-        return time.perf_counter() - started
+    origin = time.monotonic()
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(device_loop(i, d, c) for i, (d, c) in enumerate(zip(devices, clients, strict=True)))
+    )
+    phase.elapsed = time.perf_counter() - started
 
 
 def serve(data: Path, key: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "workprint",
-            "serve",
-            "--data",
-            str(data),
-            "--master-key",
-            str(key),
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-    )
+    command = [sys.executable, "-m", "workprint", "serve", "--data", str(data)]
+    command += ["--master-key", str(key), "--port", str(port), "--log-level", "warning"]
+    proc = subprocess.Popen(command, cwd=ROOT)
     for _ in range(300):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -188,133 +299,148 @@ def serve(data: Path, key: Path, port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the collector did not start")
 
 
-def jsonl_baseline(devices: list[Device], path: Path, limit: int) -> tuple[float, int, int]:
-    """The same events (as many as the collector stored) as JSON lines, fsync per batch."""
-    written = 0
-    started = time.perf_counter()
+def jsonl_baseline(phases: list[Phase], path: Path) -> tuple[float, int, int]:
+    """The same batches as JSON lines, one write + fsync per batch: (seconds, events, bytes)."""
+    seconds, events = 0.0, 0
     with open(path, "wb") as handle:
-        for round_ in range(max(len(d.bulk) + len(d.live) for d in devices)):
-            for device in devices:
-                batches = device.bulk + device.live
-                if round_ < len(batches) and written < limit:
-                    events = batches[round_][2]
-                    handle.write(encode_jsonl(events))
+        for phase in phases:
+            for batches in phase.batches.values():
+                for batch in batches:
+                    decoded = decode_batch(zstandard.decompress(batch.body))
+                    started = time.perf_counter()
+                    handle.write(encode_jsonl(decoded))
                     handle.flush()
                     os.fsync(handle.fileno())
-                    written += len(events)
-    return time.perf_counter() - started, written, path.stat().st_size
-
-
-def percentiles(latencies: list[float]) -> tuple[float, float]:
-    """p50 and p99 in milliseconds."""
-    if not latencies:
-        return float("nan"), float("nan")
-    ordered = sorted(latencies)
-    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.99)] * 1000
+                    seconds += time.perf_counter() - started
+                    events += len(decoded)
+    return seconds, events, path.stat().st_size
 
 
 def dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def verify(data: Path, key: Path, devices: list[Device], sent: dict[str, int]) -> tuple[int, int]:
-    """(stored events, events missing or stored twice), compared per device with what was
-    acknowledged, after the collector stopped (a batch acknowledged is a batch durable)."""
-    store = EmbeddedStore.open(data, FileMasterKey(key))
-    stored = bad = 0
-    try:
+def verify(data: Path, key: Path, devices: list[Device]) -> tuple[int, int]:
+    """(events stored, events lost or stored twice) against what was acknowledged."""
+    stored = wrong = 0
+    with EmbeddedStore.open(data, FileMasterKey(key)) as store:
         for device in devices:
-            seqs: list[int] = []
-            for table in store.read_events(device.person_id, actor="bench"):
-                seqs.extend(table.column("seq").to_pylist())
+            seqs = [
+                s
+                for t in store.read_events(device.person_id, actor="bench")
+                for s in t.column("seq").to_pylist()
+            ]
+            expected = {s for first, n in device.acked for s in range(first, first + n)}
             stored += len(seqs)
-            expected = sent.get(device.person_id, 0)
-            bad += abs(len(set(seqs)) - expected) + (len(seqs) - len(set(seqs)))
-    finally:
-        store.close()
-    return stored, bad
+            wrong += len(expected ^ set(seqs)) + len(seqs) - len(set(seqs))
+    return stored, wrong
+
+
+def compact_all(data: Path, key: Path) -> float:
+    started = time.perf_counter()
+    with EmbeddedStore.open(data, FileMasterKey(key)) as store:
+        for day in store.days():
+            store.compact(day)
+    return time.perf_counter() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000 if ordered else math.nan
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=200)
-    parser.add_argument("--batches", type=int, default=10)
-    parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--live-batches", type=int, default=10)
-    parser.add_argument("--live-batch", type=int, default=100)
-    parser.add_argument("--pace", type=float, default=1.0)
-    parser.add_argument("--time-limit", type=float, default=120)
+    parser.add_argument("--batch-min", type=int, default=100)
+    parser.add_argument("--batch-max", type=int, default=500)
+    parser.add_argument(
+        "--rates",
+        type=lambda s: [float(r) for r in s.split(",") if r],
+        default=[50_000.0, 100_000.0],
+    )
+    parser.add_argument("--phase-s", type=float, default=15.0)
+    parser.add_argument("--saturate", type=int, default=10, help="batches per device, back to back")
+    parser.add_argument("--big", type=int, default=5000)
+    parser.add_argument("--big-batches", type=int, default=0)
+    parser.add_argument("--settle", type=float, default=10.0, help="idle seconds before stopping")
+    parser.add_argument("--time-limit", type=float, default=300.0, help="per phase")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dir", type=Path, default=None)
-    parser.add_argument("--append-docs", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         root = Path(tmp)
         data, key = root / "store", root / "master.key"
-        devices = prepare(
-            data,
-            key,
-            args.devices,
-            args.batches,
-            args.batch,
-            args.live_batches,
-            args.live_batch,
-            args.seed,
-        )
+        prep = time.perf_counter()
+        devices = enrol(data, key, args.devices, args.seed)
+        phases = plan(args, devices)
+        n_batches = sum(len(b) for p in phases for b in p.batches.values())
+        print(f"prepared {n_batches:,} batches in {time.perf_counter() - prep:.0f} s", flush=True)
         base_bytes = dir_bytes(data)
         with socket_port() as port:
             pass
         proc = serve(data, key, port)
-        url = f"http://127.0.0.1:{port}"
-        results, live = Results(), Results()
         try:
-            deadline = time.monotonic() + args.time_limit
-            elapsed = asyncio.run(drive(url, devices, deadline, results))
-            live_elapsed = asyncio.run(
-                drive(url, devices, deadline + args.time_limit, live, args.pace)
-            )
+            url = f"http://127.0.0.1:{port}"
+            asyncio.run(run_phases(url, devices, phases, proc.pid, args.time_limit))
+            loaded_bytes = dir_bytes(data) - base_bytes
+            time.sleep(args.settle)
         finally:
             proc.send_signal(signal.SIGTERM)
-            proc.wait(60)
-        stored_bytes = dir_bytes(data) - base_bytes
-        acked = {p: results.acked.get(p, 0) + live.acked.get(p, 0) for p in results.acked}
-        stored, wrong = verify(data, key, devices, acked)
-        base_s, base_events, base_size = jsonl_baseline(devices, root / "baseline.jsonl", stored)
-    p50, p99 = percentiles(results.latencies)
-    live_p50, live_p99 = percentiles(live.latencies)
-    rate = results.events / elapsed
-    offered = args.devices * args.live_batch / args.pace
-    report = "\n".join(
-        [
-            f"- load: {args.devices} concurrent devices × up to {args.batches} batches × "
-            f"{args.batch} events (msgpack+zstd), one collector process, loopback, "
-            f"{os.cpu_count()} CPUs shared with the load generator",
-            f"- saturation: {results.batches} batches, {results.events:,} events acknowledged in "
-            f"{elapsed:.1f} s, 429 answers retried: {results.retries}",
-            f"- recorder pace: each device one batch of {args.live_batch} events every "
-            f"{args.pace:g} s ({offered:,.0f} events/s offered): {live.batches} batches, "
-            f"retries: {live.retries}",
-            f"- stored {stored:,} events, all acknowledged ones; lost or duplicated: {wrong}",
-            "",
-            "| | events/s | p50 batch ms | p99 batch ms | bytes/event stored |",
-            "|---|---:|---:|---:|---:|",
-            f"| collector, saturated (fsync per batch) | {rate:,.0f} | {p50:.0f} | {p99:.0f} | "
-            f"{stored_bytes / max(stored, 1):.2f} |",
-            f"| collector, recorder pace | {live.events / live_elapsed:,.0f} | "
-            f"{live_p50:.0f} | {live_p99:.0f} | |",
-            f"| JSON lines baseline (fsync per batch) | {base_events / base_s:,.0f} | – | – | "
-            f"{base_size / max(base_events, 1):.2f} |",
-            "",
-            f"Stored bytes: {base_size / max(stored_bytes, 1):.1f}× fewer than JSON lines.",
-        ]
-    )
-    print(report)
-    if results.errors:
-        print(f"{len(results.errors)} errors, first: {results.errors[0]}")
-    if args.append_docs:
-        command = "`.venv/bin/python bench/collector_ingest.py " + " ".join(sys.argv[1:]) + "`"
-        with open(ROOT / "docs" / "performance.md", "a", encoding="utf-8") as docs:
-            docs.write(f"\n## Collector ingest\n\n{command}\n\n{report}\n")
+            proc.wait(120)
+        settled_bytes = dir_bytes(data) - base_bytes
+        stored, wrong = verify(data, key, devices)
+        compact_s = compact_all(data, key)
+        compacted_bytes = dir_bytes(data) - base_bytes
+        base_s, base_events, base_size = jsonl_baseline(phases, root / "baseline.jsonl")
+    sizes = {
+        "while the collector ran (WAL included)": loaded_bytes,
+        f"after {args.settle:g} s idle and a clean stop": settled_bytes,
+        f"after compact of every day ({compact_s:.1f} s)": compacted_bytes,
+    }
+    print(report(args, phases[1:], stored, wrong, (base_s, base_events, base_size), sizes))
+
+
+def report(
+    args: argparse.Namespace,
+    phases: list[Phase],
+    stored: int,
+    wrong: int,
+    baseline: tuple[float, int, int],
+    sizes: dict[str, int],
+) -> str:
+    base_s, base_events, base_size = baseline
+    json_per_event = base_size / base_events
+    lines = [
+        f"- {args.devices} devices, batches of {args.batch_min}–{args.batch_max} events "
+        f"(msgpack + zstd), one collector process on loopback, {os.cpu_count()} CPUs shared "
+        "with the load generator",
+        "",
+        "| phase | offered ev/s | acked ev/s | p50 ms | p99 ms | 429s | collector CPU "
+        "| load-gen CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for p in phases:
+        offered = f"{p.offered:,.0f}" if p.offered else "closed loop"
+        p50, p99 = percentile(p.latencies, 0.5), percentile(p.latencies, 0.99)
+        lines.append(
+            f"| {p.name} | {offered} | {p.events / p.elapsed:,.0f} | {p50:.0f} | {p99:.0f} "
+            f"| {p.too_busy} | {p.server_cpu / p.elapsed:.0%} | {p.client_cpu / p.elapsed:.0%} |"
+        )
+    lines += [
+        f"| JSON lines baseline (fsync per batch) | | {base_events / base_s:,.0f} | | | | | |",
+        "",
+        f"- stored {stored:,} events; acknowledged but missing, or stored twice: {wrong}",
+        f"- JSON lines: {json_per_event:.1f} B/event",
+    ]
+    for label, size in sizes.items():
+        per_event = size / max(stored, 1)
+        ratio = json_per_event / per_event
+        lines.append(f"- stored {label}: {per_event:.2f} B/event ({ratio:.1f}× fewer)")
+    errors = [e for p in phases for e in p.errors]
+    if errors:
+        lines.append(f"- {len(errors)} errors, first: {errors[0]}")
+    return "\n".join(lines)
 
 
 class socket_port:

@@ -7,10 +7,13 @@ the batch is durable (the store fsyncs before it returns); only then may the dev
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final, Protocol, runtime_checkable
 
 import msgspec
 from anyio import CapacityLimiter, to_thread
@@ -30,7 +33,10 @@ from workprint.spool.wire import (
     BatchResult,
     RejectedEvent,
 )
-from workprint.store.interface import ConsentRecord, IngestResult, Principal, Store
+from workprint.store.interface import BadRow, ConsentRecord, IngestResult, Principal, Store
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 router = APIRouter(prefix="/v1")
 StoreDep = Annotated[Store, Depends(get_store)]
@@ -49,8 +55,9 @@ class IngestGate:
     workers: CapacityLimiter = field(init=False)
 
     def __post_init__(self) -> None:
-        # Decoding is CPU under the GIL and the store serialises its commits: a few threads
-        # overlap one batch's fsync with the next one's decoding; more would only contend.
+        # Decoding, converting and sealing are CPU under the GIL; the wait for the disk is not
+        # in these threads (the store's group commit resolves a future). More threads than
+        # this only contend for the GIL: every hand-over costs a context switch.
         self.workers = CapacityLimiter(self.settings.ingest_threads)
 
     def enter(self, device: str) -> None:
@@ -113,8 +120,8 @@ async def post_batch(
     try:
         body = await read_limited(request, settings.max_body_bytes)
         names = await _device_names(gate, store, principal)
-        decoded, stored = await to_thread.run_sync(
-            _decode_and_store,
+        decoded, pending = await to_thread.run_sync(
+            _decode_and_submit,
             store,
             principal,
             body,
@@ -125,6 +132,9 @@ async def post_batch(
             settings,
             limiter=gate.workers,
         )
+        stored: IngestResult | None = None
+        if pending is not None:  # durable once the store's group commit resolves it
+            stored = await asyncio.wrap_future(pending)
         if stored is None:
             result = BatchResult(batch_id=decoded.batch_id, accepted=0, duplicates=0, rejected=0)
         else:
@@ -145,7 +155,21 @@ async def post_batch(
     return Response(_json.encode(result), media_type="application/json")
 
 
-def _decode_and_store(
+@runtime_checkable
+class _Deferring(Protocol):
+    """A store that can queue a batch for its next group commit instead of waiting for it
+    (``EmbeddedStore.ingest_nowait``)."""
+
+    def ingest_nowait(
+        self,
+        principal: Principal,
+        batch_id: str,
+        events: pa.Table,
+        bad_rows: Sequence[BadRow] = (),
+    ) -> Future[IngestResult]: ...
+
+
+def _decode_and_submit(
     store: Store,
     principal: Principal,
     body: bytes,
@@ -154,8 +178,10 @@ def _decode_and_store(
     batch_id: str | None,
     names: frozenset[str],
     settings: CollectorSettings,
-) -> tuple[DecodedBatch, IngestResult | None]:
-    """The CPU and disk part of an upload, in one worker thread: decode, convert, store."""
+) -> tuple[DecodedBatch, Future[IngestResult] | None]:
+    """The CPU part of an upload, in a worker thread: decode, convert, validate and seal. The
+    wait for the disk happens on the event loop (the future), not in this thread, so the few
+    worker threads keep doing CPU work while earlier batches are being made durable."""
     decoded = decode_upload(
         body,
         content_type=content_type,
@@ -168,7 +194,11 @@ def _decode_and_store(
     if decoded.total == 0:
         return decoded, None
     table = events_to_table(decoded.events)
-    return decoded, store.ingest(principal, decoded.batch_id, table, decoded.bad_rows)
+    if isinstance(store, _Deferring):
+        return decoded, store.ingest_nowait(principal, decoded.batch_id, table, decoded.bad_rows)
+    done: Future[IngestResult] = Future()
+    done.set_result(store.ingest(principal, decoded.batch_id, table, decoded.bad_rows))
+    return decoded, done
 
 
 async def _device_names(gate: IngestGate, store: Store, principal: Principal) -> frozenset[str]:

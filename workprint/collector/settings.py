@@ -16,7 +16,7 @@ class CollectorSettings:
     max_bad_rows_reported: int = 100  # per response; all of them are stored
     max_inflight_batches: int = 64  # per process; beyond it 429 with Retry-After
     max_inflight_per_device: int = 4
-    ingest_threads: int = 4  # batches decoded and stored at the same time
+    ingest_threads: int = 1  # batches decoded and sealed at once (CPU under the GIL: more contend)
     max_json_bytes: int = 1 * 2**20  # JSON request bodies (enroll, consent)
     max_consent_entries: int = 10_000
     retry_after_s: int = 1  # what 429 asks a client to wait

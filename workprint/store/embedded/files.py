@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import fcntl
 import logging
 import os
 import secrets
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
@@ -102,26 +104,41 @@ def decode(data: bytes) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=EVENT_SCHEMA)
 
 
+def seal_table(key: bytes, table: pa.Table, *, day: str, bucket: str, file_id: str) -> bytes:
+    """The bytes of a sealed event file (CPU only: encode and encrypt, nothing written)."""
+    return MAGIC + seal(key, encode(table), _aad(day, bucket, file_id))
+
+
 def write_sealed(
     root: Path, key: bytes, table: pa.Table, *, day: str, bucket: str, file_id: str
 ) -> tuple[str, int]:
     """Write ``table`` as a new sealed file, durably; returns (relative path, bytes written)."""
     rel = relative_path(day, bucket, file_id)
+    blob = seal_table(key, table, day=day, bucket=bucket, file_id=file_id)
+    write_blob(root, rel, blob)
+    return rel, len(blob)
+
+
+def write_blob(root: Path, rel: str, blob: bytes) -> None:
+    """Create ``rel`` with ``blob``, durably: ``O_EXCL``, the file and its directory (and any
+    directory created for it) fsync'd before this returns."""
     path = root / rel
     created = make_dirs(root, path.parent)
-    blob = MAGIC + seal(key, encode(table), _aad(day, bucket, file_id))
     flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(path, flags, 0o600)
     try:
-        view = memoryview(blob)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    for directory in {path.parent, *(d.parent for d in created)}:
-        fsync_dir(directory)
-    return rel, len(blob)
+        try:
+            view = memoryview(blob)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        for directory in {path.parent, *(d.parent for d in created)}:
+            fsync_dir(directory)
+    except BaseException:
+        path.unlink(missing_ok=True)  # ours (O_EXCL): half a file is nobody's
+        raise
 
 
 def read_sealed(root: Path, key: bytes, rel: str) -> pa.Table:
@@ -197,25 +214,63 @@ def prune_empty(root: Path, directory: Path) -> None:
         current = current.parent
 
 
-def collect_garbage(root: Path, referenced: set[str]) -> int:
+def collect_garbage(root: Path, referenced: set[str], *, min_age_s: float = 0.0) -> int:
     """Remove files under ``events/`` that no committed metadata references; returns how many.
 
-    The caller holds the database write lock, so no ingest is between writing and committing."""
+    The caller holds the database write lock. Files are written before the metadata naming
+    them commits, possibly by another process that has the store open: with ``min_age_s``, only
+    debris older than that goes (``WriterLock`` says when no one else can be writing)."""
     events = root / EVENTS_DIR
     if not events.is_dir():
         return 0
+    horizon = time.time() - min_age_s
     removed = 0
     for dirpath, _, filenames in os.walk(events, topdown=False):
         here = Path(dirpath)
         for name in filenames:
             path = here / name
-            if path.relative_to(root).as_posix() not in referenced:
-                try:
-                    path.unlink(missing_ok=True)
-                    removed += 1
-                except OSError as exc:
-                    log.warning("cannot remove debris %s: %s", path, exc.strerror)
+            if path.relative_to(root).as_posix() in referenced:
+                continue
+            try:
+                if min_age_s and path.stat().st_mtime > horizon:
+                    continue
+                path.unlink(missing_ok=True)
+                removed += 1
+            except OSError as exc:
+                log.warning("cannot remove debris %s: %s", path, exc.strerror)
         if here != events:
             with contextlib.suppress(OSError):
-                here.rmdir()
+                if not min_age_s or here.stat().st_mtime <= horizon:
+                    here.rmdir()
     return removed
+
+
+class WriterLock:
+    """Who else has this store open: a shared ``flock`` on ``writers.lock`` for as long as a
+    store is open. Event files are written before the metadata that names them commits (and
+    outside the database lock), so an opening process may remove unreferenced files as debris
+    only when it is alone; otherwise it leaves recent ones alone (``collect_garbage``)."""
+
+    NAME: Final = "writers.lock"
+
+    def __init__(self, root: Path) -> None:
+        try:
+            self._fd: int | None = os.open(root / self.NAME, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StoreError(f"cannot lock store {root}: {exc.strerror}") from None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.alone = True
+        except BlockingIOError:
+            self.alone = False
+            fcntl.flock(self._fd, fcntl.LOCK_SH)
+
+    def share(self) -> None:
+        """After the debris is gone: let other processes open the store too."""
+        if self._fd is not None and self.alone:
+            fcntl.flock(self._fd, fcntl.LOCK_SH)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)  # drops the lock

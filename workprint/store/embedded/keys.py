@@ -46,7 +46,11 @@ class DataKeys:
             with self._lock:
                 self._cache.pop(person_id, None)
             raise CredentialError(f"person {person_id} has no data key (erased or unknown)")
-        wrapped = bytes(row[0])
+        return self.from_wrapped(person_id, bytes(row[0]))
+
+    def from_wrapped(self, person_id: str, wrapped: bytes) -> bytes:
+        """The key ``wrapped`` holds (the caller read it from the database), from the cache
+        when it has not changed."""
         with self._lock:
             cached = self._cache.get(person_id)
         if cached is not None and cached[0] == wrapped:

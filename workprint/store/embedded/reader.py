@@ -8,24 +8,43 @@ meanwhile by retention or compaction is reported, never silently skipped.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final, NamedTuple
 
+import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from workprint.crypto.aead import open_sealed
 from workprint.store.embedded import files
-from workprint.store.interface import StoreError
+from workprint.store.embedded.ingest import bad_row_aad
+from workprint.store.interface import BadRow, StoreError
 
 MAX_ROWS: Final = 65_536
 _ORDER: Final = [("t", "ascending"), ("seq", "ascending")]
+_unpack = msgspec.msgpack.Decoder(tuple[str, bytes])
 
 
 class FileRef(NamedTuple):
     path: str
     t_min: int
     t_max: int
+
+
+def file_refs(
+    conn: sqlite3.Connection, person_id: str, start_ns: int | None, end_ns: int | None
+) -> list[FileRef]:
+    """The committed files of a person that may hold events in [start, end)."""
+    return [
+        FileRef(path, t_min, t_max)
+        for path, t_min, t_max in conn.execute(
+            "SELECT path, t_min, t_max FROM files WHERE person_id = ? AND t_max >= ?"
+            " AND (? IS NULL OR t_min < ?) ORDER BY t_min",
+            (person_id, start_ns or 0, end_ns, end_ns),
+        )
+    ]
 
 
 def clusters(refs: list[FileRef]) -> list[list[FileRef]]:
@@ -79,3 +98,15 @@ def _window(table: pa.Table, start_ns: int | None, end_ns: int | None) -> pa.Tab
     if end_ns is not None:
         table = table.filter(pc.less(t, end_ns))
     return table
+
+
+def open_bad_rows(
+    key: bytes, person_id: str, rows: list[tuple[str, str, int, bytes]]
+) -> list[BadRow]:
+    """Decrypt a person's bad rows: ``rows`` are (source, batch_id, idx, sealed)."""
+    out: list[BadRow] = []
+    for source, batch_id, idx, sealed in rows:
+        plain = open_sealed(key, bytes(sealed), bad_row_aad(person_id, source, batch_id, idx))
+        reason, raw = _unpack.decode(plain)
+        out.append(BadRow(index=idx, reason=reason, raw=raw))
+    return out

@@ -272,3 +272,11 @@ def checkpoint_truncate(conn: sqlite3.Connection) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+def scrub(conn: sqlite3.Connection) -> bool:
+    """Rebuild the database (``VACUUM``) and empty the WAL, so that no old page image survives
+    in any file; False if a reader kept the WAL busy."""
+    checkpoint_truncate(conn)
+    conn.execute("VACUUM")
+    return checkpoint_truncate(conn)

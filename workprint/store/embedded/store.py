@@ -1,9 +1,12 @@
 """``EmbeddedStore``: the ``Store`` interface over one directory (SQLite metadata + sealed
 Parquet event files). docs/store.md describes the layout and the guarantees.
 
-One SQLite connection serves the process, guarded by a lock; every write is one ``BEGIN
+One SQLite connection writes for the process, guarded by a lock; every write is one ``BEGIN
 IMMEDIATE`` transaction, so concurrent processes on the same directory (the collector and an
-admin command) serialise on SQLite's own lock.
+admin command) serialise on SQLite's own lock. Hot reads (authentication, the checks before a
+batch is committed) use per-thread read-only connections that never wait for the writer.
+Concurrent ``ingest`` calls share their commit (``group.py``): each caller validates and writes
+its batch's files in its own thread, then one transaction — one fsync — commits them all.
 """
 
 from __future__ import annotations
@@ -13,27 +16,27 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Final, Self
 
-import msgspec
 import pyarrow as pa
 
-from workprint.crypto.aead import open_sealed
 from workprint.crypto.envelope import FileMasterKey, MasterKey
 from workprint.store.embedded import audit, consent_store, files, identity, maintenance, reader
-from workprint.store.embedded.ingest import Written, bad_row_aad
-from workprint.store.embedded.ingest import ingest as ingest_batch
+from workprint.store.embedded.ingest import Written
+from workprint.store.embedded.intake import Intake
 from workprint.store.embedded.keys import DataKeys
 from workprint.store.embedded.schema import (
     DB_NAME,
-    checkpoint_truncate,
     connect,
+    scrub,
     sqlite_errors,
     tighten_permissions,
 )
+from workprint.store.embedded.snapshot import Snapshots
 from workprint.store.embedded.stats import StoreStats, collect_stats
 from workprint.store.interface import (
     AuditEntry,
@@ -53,21 +56,31 @@ from workprint.store.interface import (
 )
 
 log = logging.getLogger(__name__)
-_unpack = msgspec.msgpack.Decoder(tuple[str, bytes])
 _Step = Callable[[sqlite3.Connection, Written], maintenance.Outcome]
+DEBRIS_AGE_S: Final = 3600.0  # unreferenced files younger than this may be another process's
 
 
 class EmbeddedStore:
     """Use ``EmbeddedStore.open``. Thread-safe; also usable as a context manager."""
 
     def __init__(
-        self, root: Path, conn: sqlite3.Connection, master: MasterKey, audit_key: bytes
+        self,
+        root: Path,
+        conn: sqlite3.Connection,
+        master: MasterKey,
+        audit_key: bytes,
+        writers: files.WriterLock,
     ) -> None:
         self.root = root
         self._conn: sqlite3.Connection | None = conn
         self._lock = threading.RLock()
         self._keys = DataKeys(master)
         self._audit_key = audit_key
+        self._writers = writers
+        self._snapshots = Snapshots(root / DB_NAME)
+        self._intake = Intake(root, self._keys, self._snapshots, self._write)
+        self.group_commit = self._intake.group_commit  # for tests and benchmarks
+        self.compactor = self._intake.compactor
 
     @classmethod
     def open(cls, data_dir: Path, master: MasterKey) -> EmbeddedStore:
@@ -79,11 +92,17 @@ class EmbeddedStore:
                 "a copy of the directory would carry its own key"
             )
         conn, audit_key = connect(root, master)
-        store = cls(root, conn, master, audit_key)
+        try:
+            store = cls(root, conn, master, audit_key, files.WriterLock(root))
+        except BaseException:
+            conn.close()
+            raise
         try:
             with store._write() as c:
                 referenced = {path for (path,) in c.execute("SELECT path FROM files")}
-                files.collect_garbage(root, referenced)
+                age = 0.0 if store._writers.alone else DEBRIS_AGE_S
+                files.collect_garbage(root, referenced, min_age_s=age)
+            store._writers.share()
         except BaseException:
             store.close()
             raise
@@ -114,6 +133,12 @@ class EmbeddedStore:
         with self._lock, sqlite_errors(self.root / DB_NAME):
             yield self._db()
 
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """The last committed state, without waiting for a commit under way."""
+        with sqlite_errors(self.root / DB_NAME):
+            yield self._snapshots.get()
+
     def _audit(
         self, conn: sqlite3.Connection, actor: str, action: str, target: str, details: str = ""
     ) -> AuditEntry:
@@ -129,11 +154,11 @@ class EmbeddedStore:
         return person
 
     def get_person(self, person_id: str) -> Person | None:
-        with self._read() as conn:
+        with self._snapshot() as conn:
             return identity.get_person(conn, person_id)
 
     def list_people(self) -> list[Person]:
-        with self._read() as conn:
+        with self._snapshot() as conn:
             return identity.list_people(conn)
 
     def set_role(self, person_id: str, role: Role, *, actor: str) -> Person:
@@ -163,7 +188,7 @@ class EmbeddedStore:
         return token
 
     def authenticate(self, token: str) -> Principal | None:
-        with self._read() as conn:
+        with self._snapshot() as conn:
             return identity.authenticate(conn, token)
 
     def revoke_device(self, device_id: str, *, actor: str) -> None:
@@ -172,7 +197,7 @@ class EmbeddedStore:
             self._audit(conn, actor, "device.revoke", device_id, f"person={device.person_id}")
 
     def list_devices(self, person_id: str | None = None) -> list[Device]:
-        with self._read() as conn:
+        with self._snapshot() as conn:
             return identity.list_devices(conn, person_id)
 
     # -- consent -----------------------------------------------------------------------------
@@ -189,7 +214,7 @@ class EmbeddedStore:
             self._audit(conn, actor or person_id, "consent.record", person_id, details)
 
     def consent_history(self, person_id: str) -> list[ConsentRecord]:
-        with self._read() as conn:
+        with self._snapshot() as conn:
             return consent_store.history(conn, person_id)
 
     # -- events ------------------------------------------------------------------------------
@@ -201,22 +226,20 @@ class EmbeddedStore:
         events: pa.Table,
         bad_rows: Sequence[BadRow] = (),
     ) -> IngestResult:
-        written = Written()
-        try:
-            with self._write() as conn:
-                return ingest_batch(
-                    conn,
-                    self.root,
-                    self._keys,
-                    principal,
-                    batch_id,
-                    events,
-                    list(bad_rows),
-                    written,
-                )
-        except BaseException:
-            files.remove(self.root, written.paths)  # never committed: nothing refers to them
-            raise
+        return self.ingest_nowait(principal, batch_id, events, bad_rows).result()
+
+    def ingest_nowait(
+        self,
+        principal: Principal,
+        batch_id: str,
+        events: pa.Table,
+        bad_rows: Sequence[BadRow] = (),
+    ) -> Future[IngestResult]:
+        """``ingest`` without waiting for the disk: validates, judges and seals the batch in
+        this thread (raising for a batch refused whole), then queues it for the next group
+        commit; the future resolves once the batch is durable (or failed)."""
+        with self._snapshot() as snap:
+            return self._intake.submit(snap, principal, batch_id, events, list(bad_rows))
 
     def read_events(
         self,
@@ -228,14 +251,7 @@ class EmbeddedStore:
     ) -> Iterator[pa.Table]:
         with self._write() as conn:
             identity.require_person(conn, person_id, live=False)
-            refs = [
-                reader.FileRef(path, t_min, t_max)
-                for path, t_min, t_max in conn.execute(
-                    "SELECT path, t_min, t_max FROM files WHERE person_id = ? AND t_max >= ?"
-                    " AND (? IS NULL OR t_min < ?) ORDER BY t_min",
-                    (person_id, start_ns or 0, end_ns, end_ns),
-                )
-            ]
+            refs = reader.file_refs(conn, person_id, start_ns, end_ns)
             key = self._keys.get(conn, person_id) if refs else b""
             span = f"start_ns={start_ns} end_ns={end_ns} files={len(refs)}"
             self._audit(conn, actor, "events.read", person_id, span)
@@ -250,12 +266,7 @@ class EmbeddedStore:
             ).fetchall()
             key = self._keys.get(conn, person_id) if rows else b""
             self._audit(conn, actor, "bad_rows.read", person_id, f"rows={len(rows)}")
-        out: list[BadRow] = []
-        for source, batch_id, idx, sealed in rows:
-            plain = open_sealed(key, bytes(sealed), bad_row_aad(person_id, source, batch_id, idx))
-            reason, raw = _unpack.decode(plain)
-            out.append(BadRow(index=idx, reason=reason, raw=raw))
-        return out
+        return reader.open_bad_rows(key, person_id, rows)
 
     # -- retention, erasure, compaction ------------------------------------------------------
 
@@ -293,13 +304,15 @@ class EmbeddedStore:
             return [day for (day,) in conn.execute("SELECT DISTINCT day FROM files ORDER BY day")]
 
     def forget(self, person_id: str, *, actor: str) -> ErasureReceipt:
-        outcome = self._maintain(
-            lambda conn, _written: maintenance.erase(conn, self._keys, person_id),
-            actor,
-            "person.forget",
-            person_id,
-            "",
-        )
+        with self.compactor.paused():  # no merge of their files in flight meanwhile
+            outcome = self._maintain(
+                lambda conn, _written: maintenance.erase(conn, self._keys, person_id),
+                actor,
+                "person.forget",
+                person_id,
+                "",
+            )
+            self.compactor.drain()  # merged files, unreferenced but not yet unlinked
         self._scrub()
         return ErasureReceipt(
             person_id=person_id,
@@ -314,9 +327,7 @@ class EmbeddedStore:
         name) survives in any file. Best effort: the erasure itself has committed."""
         try:
             with self._read() as conn:
-                checkpoint_truncate(conn)
-                conn.execute("VACUUM")
-                if checkpoint_truncate(conn):
+                if scrub(conn):
                     return
         except StoreError as exc:
             log.warning("erasure committed, but the database could not be compacted: %s", exc)
@@ -365,12 +376,15 @@ class EmbeddedStore:
     # -- lifetime ----------------------------------------------------------------------------
 
     def close(self) -> None:
+        self._intake.close()  # commits what is queued: it needs the lock, so before taking it
         with self._lock:
             if self._conn is not None:
                 conn, self._conn = self._conn, None
+                self._snapshots.close()
                 with suppress(sqlite3.Error):
                     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 conn.close()
+                self._writers.release()
 
     def __enter__(self) -> Self:
         return self

@@ -144,7 +144,7 @@ def _check_for(info: Any) -> Check | None:
         return lambda a: _range(pc.utf8_length(pc.cast(a, pa.string())), shortest, longest)
     if isinstance(info, inspect.LiteralType):
         allowed = pa.array([str(v) for v in info.values], pa.string())
-        return lambda a: ~_np(pc.is_in(pc.cast(a, pa.string()), value_set=allowed))
+        return lambda a: _literal(a, allowed)
     if isinstance(info, inspect.VarTupleType):
         item = _check_for(info.item_type)
         if item is None:
@@ -155,14 +155,34 @@ def _check_for(info: Any) -> Check | None:
 
 def _range(values: pa.Array, low: int | None, high: int | None) -> Mask:
     """True where a value is below ``low`` or above ``high``; a bound the column's type
-    cannot exceed anyway costs nothing."""
+    cannot exceed anyway costs nothing, and the rows are looked at only when the column's
+    smallest or largest value is out of range (the common case is one ``min_max``)."""
     bad = np.zeros(len(values), dtype=np.bool_)
     smallest, largest = _limits(values.type)
-    if low is not None and low > smallest:
+    check_low = low is not None and low > smallest
+    check_high = high is not None and high < largest
+    if not (check_low or check_high):
+        return bad
+    extremes = pc.min_max(values)
+    least, most = extremes["min"].as_py(), extremes["max"].as_py()
+    if least is None:  # no values
+        return bad
+    if check_low and least < low:
         bad |= _np(pc.less(values, pa.scalar(low, values.type)))
-    if high is not None and high < largest:
+    if check_high and most > high:
         bad |= _np(pc.greater(values, pa.scalar(high, values.type)))
     return bad
+
+
+def _literal(values: pa.Array, allowed: pa.Array) -> Mask:
+    """True where a value is not one of ``allowed``; for a dictionary column whose every
+    dictionary value is allowed, nothing more to look at."""
+    if (
+        pa.types.is_dictionary(values.type)
+        and pc.all(pc.is_in(pc.cast(values.dictionary, pa.string()), value_set=allowed)).as_py()
+    ):
+        return np.zeros(len(values), dtype=np.bool_)
+    return ~_np(pc.is_in(pc.cast(values, pa.string()), value_set=allowed))
 
 
 def _limits(kind: pa.DataType) -> tuple[float, float]:

@@ -1,0 +1,103 @@
+"""The ingest path of the embedded store: a batch is prepared in its caller's thread, then
+made durable with others by one group commit.
+
+``submit`` validates, judges and seals a batch in the caller's thread (``ingest.prepare``;
+a batch refused whole raises there, before it can touch anyone else's) and queues it; the
+committer thread (``group.GroupCommit``) takes everything queued, writes the batches' files and
+records them in one transaction (``commit.commit_group``) — one fsync of the database for the
+whole group — and resolves each batch's future. The background compactor then merges the small
+files the groups add (``autocompact``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import Future
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Final
+
+import pyarrow as pa
+
+from workprint.store.embedded import files
+from workprint.store.embedded.autocompact import AutoCompactor
+from workprint.store.embedded.commit import GroupOutcome, commit_group
+from workprint.store.embedded.group import GroupCommit
+from workprint.store.embedded.ingest import ConsentCache, Prepared, prepare, write_files
+from workprint.store.embedded.keys import DataKeys
+from workprint.store.embedded.snapshot import Snapshots
+from workprint.store.interface import BadRow, IngestResult, Principal, StoreError
+
+MAX_GROUP_BATCHES: Final = 256  # batches committed together, at most
+MAX_GROUP_EVENTS: Final = 500_000
+
+
+class Intake:
+    """Prepares batches, commits them in groups, compacts what the groups wrote."""
+
+    def __init__(
+        self,
+        root: Path,
+        keys: DataKeys,
+        snapshots: Snapshots,
+        write: Callable[[], AbstractContextManager[sqlite3.Connection]],
+    ) -> None:
+        self._root = root
+        self._keys = keys
+        self._write = write
+        self._consents = ConsentCache()
+        self.group_commit: GroupCommit[Prepared, IngestResult] = GroupCommit(
+            self._commit_group, max_items=MAX_GROUP_BATCHES, max_weight=MAX_GROUP_EVENTS
+        )
+        self.compactor = AutoCompactor(root, keys, snapshots, write)
+
+    def submit(
+        self,
+        snap: sqlite3.Connection,
+        principal: Principal,
+        batch_id: str,
+        events: pa.Table,
+        bad_rows: list[BadRow],
+    ) -> Future[IngestResult]:
+        prepared = prepare(
+            snap, self._root, self._keys, self._consents, principal, batch_id, events, bad_rows
+        )
+        if isinstance(prepared, IngestResult):  # a replay: nothing to write
+            done: Future[IngestResult] = Future()
+            done.set_result(prepared)
+            return done
+        return self.group_commit.submit(prepared, weight=max(1, prepared.sent))
+
+    def _commit_group(self, items: list[Prepared]) -> list[IngestResult | BaseException]:
+        """Write the group's files and record them all in one transaction (``GroupCommit``
+        calls this in its thread). The files are written inside the transaction, so no other
+        writer — an erasure, another process's debris sweep — runs in between; a batch whose
+        files cannot be written fails alone."""
+        outcomes: list[IngestResult | BaseException | None] = [None] * len(items)
+        ready: list[int] = []
+        outcome = GroupOutcome()
+        try:
+            with self._write() as conn:
+                for i, item in enumerate(items):
+                    try:
+                        write_files(self._root, item.parts, item.blobs)
+                        ready.append(i)
+                    except Exception as exc:
+                        outcomes[i] = exc
+                    item.blobs = []
+                commit_group(conn, self._root, [items[i] for i in ready], outcome)
+        except BaseException:  # nothing committed: no file of the group is referenced
+            paths = [path for i in ready for path in items[i].paths]
+            files.remove(self._root, paths + outcome.written)
+            raise
+        files.remove(self._root, outcome.unlink)
+        self.compactor.note(outcome.touched)
+        for i, result in zip(ready, outcome.results, strict=True):
+            outcomes[i] = result
+        return [o if o is not None else StoreError("not committed") for o in outcomes]
+
+    def close(self) -> None:
+        """Commit what is queued, finish a merge under way; both need the store's lock."""
+        self.group_commit.close()
+        self.compactor.stop()
