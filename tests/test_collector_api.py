@@ -217,6 +217,25 @@ def test_revoked_device_tokens_stop_working_at_once(store: Store, client: httpx.
     assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
 
 
+def test_a_device_revoked_right_after_an_upload_writes_nothing_more(
+    store: Store, client: httpx.Client
+) -> None:
+    """Uploads reuse a device's principal for a moment (auth.authenticate_writer); the store's
+    commit checks the device again, so the next batch after a revocation is refused whole."""
+    ada = add_person(store, "subject")
+    admin = add_person(store, "admin")
+    grant_all(client, ada)
+    first = client.post("/v1/batches", content=encoded(sample_events(3)), headers=batch_headers(ada))
+    assert first.status_code == 200 and first.json()["accepted"] == 3
+    revoked = client.post(f"/v1/devices/{ada.device_id}/revoke", headers=admin.auth)
+    assert revoked.status_code == 200
+    later = sample_events(4, start_seq=3)
+    second = client.post("/v1/batches", content=encoded(later), headers=batch_headers(ada))
+    assert second.status_code in (401, 403), second.text
+    assert "revoked" in second.json()["error"] or second.status_code == 401
+    assert sum(t.num_rows for t in store.read_events(ada.id, actor="test")) == 3
+
+
 def test_admin_lists_people_without_content_and_stewards_verify_audit(
     store: Store, client: httpx.Client
 ) -> None:

@@ -41,6 +41,12 @@ TRIGGER_ROWS: Final = 8_192
 TRIGGER_FILES: Final = 64
 MAX_FILES: Final = 256  # merged in one step
 GRACE_S: Final = 60.0
+# A merge waits while ingest is busy (batches queued or being committed): at peak load the
+# merge would take CPU from ingest under the same GIL. It waits at most MAX_YIELD_S, or until
+# MAX_DUE person-days are due, so files per person-day stay bounded under sustained load.
+YIELD_STEP_S: Final = 0.05
+MAX_YIELD_S: Final = 30.0
+MAX_DUE: Final = 512
 _ORDER: Final = [("t", "ascending"), ("seq", "ascending")]
 PersonDay = tuple[str, str]
 
@@ -58,8 +64,10 @@ class AutoCompactor:
         keys: DataKeys,
         snapshots: Snapshots,
         write: Callable[[], AbstractContextManager[sqlite3.Connection]],
+        ingest_busy: Callable[[], bool] = lambda: False,
     ) -> None:
         self._root = root
+        self._ingest_busy = ingest_busy
         self._keys = keys
         self._snapshots = snapshots
         self._write = write
@@ -130,11 +138,21 @@ class AutoCompactor:
                 expired = self._pop_expired()
             files.remove(self._root, expired)
             if person_day is not None:
+                self._yield_to_ingest()
                 try:
                     with self._step:
                         self.merged += self.compact(*person_day)
                 except Exception as exc:  # never kill the thread; the files stay as they are
                     log.warning("background compaction of %s failed: %s", person_day[1], exc)
+
+    def _yield_to_ingest(self) -> None:
+        """Wait for a lull in ingest (bounded: MAX_YIELD_S, MAX_DUE, or stopping)."""
+        deadline = time.monotonic() + MAX_YIELD_S
+        while self._ingest_busy() and time.monotonic() < deadline:
+            with self._cond:
+                if self._stopping or len(self._due) >= MAX_DUE:
+                    return
+                self._cond.wait(YIELD_STEP_S)
 
     def _expired(self) -> bool:
         return bool(self._graveyard) and self._graveyard[0][0] <= time.monotonic()

@@ -50,7 +50,7 @@ class Intake:
         self.group_commit: GroupCommit[Prepared, IngestResult] = GroupCommit(
             self._commit_group, max_items=MAX_GROUP_BATCHES, max_weight=MAX_GROUP_EVENTS
         )
-        self.compactor = AutoCompactor(root, keys, snapshots, write)
+        self.compactor = AutoCompactor(root, keys, snapshots, write, self._ingest_busy)
 
     def submit(
         self,
@@ -96,6 +96,9 @@ class Intake:
         for i, result in zip(ready, outcome.results, strict=True):
             outcomes[i] = result
         return [o if o is not None else StoreError("not committed") for o in outcomes]
+
+    def _ingest_busy(self) -> bool:
+        return self.group_commit.busy or self.group_commit.queued() > 0
 
     def close(self) -> None:
         """Commit what is queued, finish a merge under way; both need the store's lock."""
