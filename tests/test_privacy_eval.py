@@ -4,7 +4,8 @@ The issue's targets are overall recall >= 0.95 and precision >= 0.90 on both cor
 SECRET, CREDIT_CARD, EMAIL, IBAN or GOV_ID missed. The assertions below state what is reached
 (docs/privacy.md has the tables): workprint's own held-out corpus meets the targets; the
 held-out half of presidio-research's synthetic set does NOT reach the overall recall target
-(PERSON and ADDRESS without a NER model) - that gap is asserted as measured, not hidden.
+(0.82: PERSON and ADDRESS without a NER model) - that gap is asserted as measured, not
+hidden.
 """
 
 from __future__ import annotations
@@ -127,12 +128,13 @@ def test_own_corpus_meets_the_targets(own: Report) -> None:
 
 
 def test_synthetic_held_out_split_as_measured(synthetic: Report) -> None:
-    """Structured types are all found; overall recall is 0.80, not 0.95 (PERSON 0.76, ADDRESS
-    0.79): the documented gap. Precision is at the 0.90 target's edge (0.897)."""
+    """Structured types are all found; overall recall is 0.82, not 0.95 (PERSON 0.80, ADDRESS
+    0.80, PHONE 0.83): the documented gap. Precision is at the 0.90 target's edge (0.899)."""
     for entity in (T.CREDIT_CARD, T.EMAIL, T.IBAN, T.GOV_ID):
         assert synthetic.per_type[entity].recall == 1.0, entity
-    assert synthetic.overall.recall >= 0.79
+    assert synthetic.overall.recall >= 0.82
     assert synthetic.overall.precision >= 0.89
-    assert synthetic.per_type[T.PERSON].recall >= 0.75
+    assert synthetic.per_type[T.PERSON].recall >= 0.79
     assert synthetic.per_type[T.PHONE].recall >= 0.82
-    assert synthetic.per_type[T.ADDRESS].recall >= 0.78
+    assert synthetic.per_type[T.ADDRESS].recall >= 0.80
+    assert synthetic.per_type[T.ADDRESS].precision >= 0.87

@@ -19,7 +19,10 @@ from workprint.privacy.name_rules import UPPER
 from workprint.privacy.spans import EntityType, Span
 
 _NUM: Final = r"\d{1,5}[A-Za-z]?"
-_NAME_WORD: Final = r"(?:[^\W\d_][\w'’.-]*)"
+# A house number after the street name may be a range or a number/flat ("51-81", "60/30").
+_HOUSE: Final = r"\d{1,5}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?"
+# A word of a street name; never a connective ("473 St. and Inna Loop" is two streets).
+_NAME_WORD: Final = r"(?:(?!(?i:and|or|at|in|on|to|of|near|by)\b)[^\W\d_][\w'’.-]*)"
 # A capitalised word, or a lower-case word that may stand inside a street name: particles and
 # the street kinds some languages write in lower case ("Stensås terrasse", "Piroska u.").
 _CAP_WORD: Final = (
@@ -30,15 +33,36 @@ _CAP_WORD: Final = (
 _SUFFIX_EXTRA: Final = (
     "st rd ave blvd ln dr ct pl sq hwy pkwy cir ter trl crossroad radial lodge union islands"
 )
+# Street kinds Faker's locales write onto the name ("Nguyenkollen 2", "Rejsbystræde 7",
+# "Gerritsteeg 2", "Vesakkobulevardi 5"); four letters or more, so no given name ends in one.
+_GLUED: Final = (
+    "alléen", "bakken", "berget", "boulevard", "bråten", "bulevardi", "dreef", "eggen", "engen",
+    "faret", "flata", "gjerdet", "grenda", "gropa", "hagen", "haugen", "havna", "holtet",
+    "høgda", "jordet", "kollen", "kroken", "lunden", "lyngen", "løkka", "marka", "myra",
+    "plassen", "ringen", "skogen", "skrenten", "spranget", "steeg", "stien", "stigen", "stranda",
+    "stræde", "stubben", "stykket", "svingen", "tjernet", "toppen", "torget", "tunet", "vollen",
+    "åsen", "baan", "straat",
+)  # fmt: skip
 _CONTINENTAL_SUFFIX: Final = (
-    r"[^\W\d_]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|katu|kuja|"
+    rf"(?:[^\W\d_]+-)*[^\W\d_]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|katu|kuja|"
     r"tie|polku|gatan|vägen|gränd|gade|vej|veien|vegen|gata|laan|straat|plein|gracht|kade|"
-    r"singel|utca|út|tér|cesta|ulica|iela|gatve|tee)"
+    rf"singel|utca|út|tér|cesta|ulica|iela|gatve|tee|{'|'.join(_GLUED)})"
 )
 _PREFIX: Final = (
     r"(?:rue|avenue|av\.|bd|boulevard|chemin|allée|impasse|quai|place|via|viale|vicolo|piazza|"
     r"piazzale|corso|largo|calle|avenida|avda\.|paseo|plaza|camino|carrer|rua|rúa|travessa|"
-    r"praça|estrada|ul\.|ulica|al\.|aleja|pl\.|plac|os\.|náměstí|πλατεία|οδός|λεωφόρος|λ\.)"
+    r"praça|estrada|ul\.|ulica|al\.|aleja|pl\.|plac|os\.|náměstí|πλατεία|οδός|λεωφόρος|λ\.|"
+    r"incrocio|strada|rotonda|stretto|contrada|borgo|cañada|cuesta|urbanización|callejón|calzada|"
+    r"pasaje|ronda|rambla|glorieta|alameda|ladeira|rodovia|viela|aleea|bulevardul|drumul|"
+    r"intrarea|șoseaua|soseaua|passarela|lago|residencial|pátio|morro|esplanada|feira|estação|"
+    r"vereda|praia|vale|condomínio|setor|fazenda|recanto|quadra|trecho|núcleo|conjunto|sítio|"
+    r"chácara|av|r\.)"
+)
+# Street words that say "street" even with no house number ("rue de Hubert", "Calle Mayor").
+_STRONG_PREFIX: Final = (
+    r"(?:rue|chemin|avenue|boulevard|impasse|allée|calle|avenida|rua|travessa|alameda|viale|"
+    r"piazza|piazzale|vicolo|corso|ulica|aleja|strada|cañada|cuesta|urbanización|callejón|"
+    r"calzada|rambla|ladeira|rodovia)"
 )
 _UNIT: Final = r"(?:apt\.?|apartment|suite|ste\.?|unit|flat|room|floor|fl\.?|#)[ \t]*#?\d+[A-Za-z]?"
 _BOX: Final = (
@@ -55,14 +79,16 @@ def _anchors(lower: bool) -> tuple[re.Pattern[str], ...]:
     suffixes = "|".join(sorted({*street_suffixes(), *_SUFFIX_EXTRA.split()}, key=len, reverse=True))
     shapes = (
         # 24 Clarke Avenue, 3747 3911 fourth avenue, 1668 Glyn St
-        rf"(?i)(?<![\w.,:/-]){_NUM}(?:[ \t]+\d{{1,5}})?,?[ \t]+(?:{_NAME_WORD}[ \t]+){{0,3}}"
-        rf"(?:{suffixes})\b\.?",
+        # Flat 60\nPaula Court (a unit, then the street without a house number)
+        rf"(?i)(?<![\w.,:/-])(?:(?:\d{{1,5}}/)?{_NUM}(?:[ \t]+\d{{1,5}})?,?[ \t]+|"
+        rf"(?:flat|studio|apartment|suite|unit)[ \t]+\d{{1,4}}[a-z]?,?[ \t]*\n?[ \t]*)"
+        rf"(?:{_NAME_WORD}[ \t]+){{0,3}}(?:{suffixes})\b\.?",
         # Hauptstraße 5, Koskikatu 25 (after a building number or on its own)
         rf"(?<![\w.-])(?:{_NUM}[ \t]+)?(?:{_CAP_WORD}[ \t]+){{0,2}}(?i:{_CONTINENTAL_SUFFIX})"
-        rf"[ \t]+{_NUM}\b",
+        rf",?[ \t]+{_HOUSE}\b",
         # Via Tasso 129, ul. Chrzanowska 61
-        rf"(?<![\w.-])(?:{_NUM},?[ \t]+){{0,2}}(?i:{_PREFIX})[ \t]+(?:{_CAP_WORD}[ \t]+){{0,4}}?"
-        rf"{_NUM}\b",
+        rf"(?<![\w.-])(?:{_NUM},?[ \t]+){{0,2}}(?i:{_PREFIX})(?:[ \t]+{_CAP_WORD}){{0,4}}?"
+        rf",?[ \t]+(?:{_HOUSE}\b|(?i:s/n)\b)",
         # 31 rue de la Paix, 26 Avenue des Tuileries
         rf"(?<![\w.,:/-]){_NUM}(?:[ \t]+{_NUM})?,?[ \t]+(?i:{_PREFIX})(?:[ \t]+{_CAP_WORD}){{0,4}}"
         rf"[ \t]+{UPPER}[\w'’-]*",
@@ -70,6 +96,9 @@ def _anchors(lower: bool) -> tuple[re.Pattern[str], ...]:
         rf"(?<![\w.,:/-])\d{{1,5}}[ \t]+(?:{_CAP_WORD}[ \t]+){{1,3}}\d{{1,4}}[A-Za-z]?\b"
         rf"(?=\.?[ \t]*(?:,|\n|$|(?i:{_UNIT})))",
         rf"(?i){_BOX}",
+        # rue de Hubert, Calle Mayor: a street word no one uses otherwise, no house number
+        rf"(?<![\w.-])(?i:{_STRONG_PREFIX})(?:[ \t]+(?i:de|del|des|du|da|do|dos|la|le|di|della))*"
+        rf"(?:[ \t]+(?-i:{UPPER})[\w'’-]+){{1,3}}",
     )
     flags = re.MULTILINE | (re.IGNORECASE if lower else 0)
     return tuple(re.compile(shape, flags) for shape in shapes)
@@ -80,13 +109,17 @@ _CONTINENTAL_ENDINGS: Final = (
     "straße", "strasse", "str", "weg", "gasse", "platz", "allee", "ring", "damm", "ufer",
     "chaussee", "katu", "kuja", "tie", "polku", "gatan", "vägen", "gränd", "gade", "vej", "veien",
     "vegen", "gata", "laan", "straat", "plein", "gracht", "kade", "singel", "utca", "út", "tér",
-    "cesta", "ulica", "iela", "gatve", "tee",
+    "cesta", "ulica", "iela", "gatve", "tee", *_GLUED,
 )  # fmt: skip
 _PREFIX_WORDS: Final = word_set(
     """
     rue avenue av bd boulevard chemin allée impasse quai place via viale vicolo piazza piazzale
     corso largo calle avenida avda paseo plaza camino carrer rua rúa travessa praça estrada ul
-    ulica al aleja pl plac os náměstí πλατεία οδός λεωφόρος λ
+    ulica al aleja pl plac os náměstí πλατεία οδός λεωφόρος λ incrocio strada rotonda stretto
+    contrada borgo cañada cuesta urbanización callejón calzada pasaje ronda rambla glorieta
+    alameda ladeira rodovia viela aleea bulevardul drumul intrarea șoseaua soseaua passarela
+    lago residencial pátio morro esplanada feira estação vereda praia vale condomínio setor
+    fazenda recanto quadra trecho núcleo conjunto sítio chácara r
     """
 )
 _BOX_WORDS: Final = word_set("box uss usns uscgc apo fpo dpo postbox")
@@ -142,7 +175,7 @@ def _anchor_matches(text: str) -> Iterator[re.Match[str]]:
         if i == 4:  # number, name, number: no keyword, digits start it
             yield from pattern.finditer(text)
             continue
-        for start, end in windows[i if i < 4 else 4]:
+        for start, end in windows[i if i < 4 else 2 if i == 6 else 4]:
             yield from pattern.finditer(text, start, end)
 
 
@@ -161,7 +194,8 @@ _SEP: Final = rf"\.?[ \t]*(?:,[ \t]*|\n{_LINE_PREFIX}(?:\n{_LINE_PREFIX})?,?[ \t
 _PLACE_WORD: Final = r"(?:[^\W\d_]{1,3}\.|[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*(?!\w))"
 # One piece that can continue an address, and whether it is "solid" (certainly address).
 _SOLID_PIECE: Final = re.compile(
-    rf"{_SEP}(?:(?i:{_UNIT})|(?i:{_BOX})|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d"
+    rf"{_SEP}(?:(?i:{_UNIT})|(?i:{_BOX})|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d|\d{{4}}[ \t]?[A-Z]{{2}}"
+    rf"|[A-Z]{{1,2}}-\d{{4,5}}"
     rf"|[A-Z]{{1,2}}\d[A-Z\d]?[ \t]?\d[A-Z]{{2}}|\d{{2,6}}(?:[ -]\d{{2,4}})?"
     rf"|[A-Z]{{2}}(?=[ \t]*(?:,|\n|[ \t]\d|$)))(?![\w-])"
 )
@@ -249,6 +283,15 @@ _CUE_WORDS: Final = word_set(
 )
 _CUE_END: Final = re.compile(r"[.?!](?:\s|$)|\n\s*\n|\n[^\n:]*:|$")
 _ZIP_WORDS: Final = word_set("zip postal postcode post plz cap")
+
+
+_DIGIT_OR_STREET_WORD: Final = re.compile(rf"\d|(?i:\b{_STRONG_PREFIX}\b)")
+
+
+def might_hold_address(text: str) -> bool:
+    """The cheap precondition: a digit (house number, postcode, box) or a street word that
+    needs no number ("rue de Hubert")."""
+    return _DIGIT_OR_STREET_WORD.search(text) is not None
 
 
 def find_addresses(text: str) -> Iterator[Span]:

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from collections.abc import Iterable
 from functools import cache
 from typing import Final
 
-_FIRST_ATTRS: Final = ("first_names", "first_names_male", "first_names_female")
-_FIRST_ATTRS_EXTRA: Final = ("first_names_nonbinary", "first_names_unisex")
-_LAST_ATTRS: Final = ("last_names", "last_names_male", "last_names_female")
+# Every name list a Faker person provider has, by attribute name: ``first_names``,
+# ``first_names_female``, ``first_romanized_names``, ``first_names_male_hinduism``,
+# ``middle_names``, ``last_names_est``, ``last_romanized_names``, ``unisex_last_names``, the
+# Japanese ``*_pairs`` (kanji, kana, romanised) ...
+_FIRST_ATTR: Final = re.compile(r"first_(?:\w+_)?names?(?:_\w+)?|middle_names(?:_\w+)?")
+_LAST_ATTR: Final = re.compile(r"(?:\w+_)?last_(?:\w+_)?names?(?:_\w+)?")
 
 
 def word_set(text: str) -> frozenset[str]:
@@ -26,24 +30,30 @@ def word_set(text: str) -> frozenset[str]:
 
 
 def _strings(value: object) -> Iterable[str]:
-    """A provider attribute as strings: tuples and lists, or dicts of name -> weight."""
+    """A provider attribute as strings: tuples and lists (of strings, or of tuples of spellings
+    such as ja_JP's (kanji, kana, romanised) pairs), or dicts of name -> weight."""
     if isinstance(value, dict):
         return (k for k in value if isinstance(k, str))
     if isinstance(value, tuple | list | set | frozenset):
-        return (v for v in value if isinstance(v, str))
+        return (
+            s for v in value for s in (v if isinstance(v, tuple) else (v,)) if isinstance(s, str)
+        )
     return ()
 
 
-def _provider_attrs(package: str, attrs: tuple[str, ...]) -> set[str]:
-    """Every value of ``attrs`` over all locale modules of a Faker provider package."""
+def _provider_attrs(package: str, attrs: tuple[str, ...] | re.Pattern[str]) -> set[str]:
+    """Every value of ``attrs`` (names, or a pattern the whole name matches) over all locale
+    modules of a Faker provider package."""
     module = importlib.import_module(package)
     found: set[str] = set()
     for info in pkgutil.iter_modules(module.__path__):
         provider = getattr(importlib.import_module(f"{package}.{info.name}"), "Provider", None)
         if provider is None:
             continue
-        for attr in attrs:
-            found.update(_strings(vars(provider).get(attr)))
+        for attr, value in vars(provider).items():
+            wanted = attr in attrs if isinstance(attrs, tuple) else attrs.fullmatch(attr)
+            if wanted:
+                found.update(_strings(value))
     return found
 
 
@@ -55,13 +65,13 @@ def _tokens(values: Iterable[str]) -> frozenset[str]:
 @cache
 def first_names() -> frozenset[str]:
     """Given names, in their usual capitalisation (``Anna``, ``Jürgen``, ``Ólafur``)."""
-    return _tokens(_provider_attrs("faker.providers.person", _FIRST_ATTRS + _FIRST_ATTRS_EXTRA))
+    return _tokens(_provider_attrs("faker.providers.person", _FIRST_ATTR))
 
 
 @cache
 def last_names() -> frozenset[str]:
     """Family names, in their usual capitalisation."""
-    return _tokens(_provider_attrs("faker.providers.person", _LAST_ATTRS))
+    return _tokens(_provider_attrs("faker.providers.person", _LAST_ATTR))
 
 
 # Words that are also names in some locale but are far more often something else at work.
@@ -128,3 +138,25 @@ def street_suffixes() -> frozenset[str]:
     """Lower-cased street kinds written after the name (``Avenue``, ``Lane``, ``Crescent``)."""
     found = _provider_attrs("faker.providers.address", ("street_suffixes",))
     return frozenset(s.lower().strip(".") for s in found if s.isalpha() and len(s) > 2)
+
+
+@cache
+def frequent_words() -> frozenset[str]:
+    """Lower-cased English words at least one in a million words of running text (Zipf ≥ 3,
+    ~29k words), from wordfreq's frequency list (Apache-2.0 code, CC BY-SA data; shipped in
+    the package, nothing fetched). A capitalised word outside it and outside the name lists is
+    rare, which is what an unknown name from another language looks like ("Shovda"), and what
+    "Unlike", "Maybe", "Reliable" are not."""
+    from wordfreq import get_frequency_dict
+
+    return frozenset(w for w, f in get_frequency_dict("en", "best").items() if f >= 1e-6)
+
+
+def compound_of_words(lower: str) -> bool:
+    """``lawdragon``, ``solarlist``, ``opencounter``: two everyday words run together, the way
+    firms and products are named, not people."""
+    frequent, given = frequent_words(), first_names()
+    return any(
+        lower[:i] in frequent and lower[i:] in frequent and lower[:i].title() not in given
+        for i in range(3, len(lower) - 3)
+    )

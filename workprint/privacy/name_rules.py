@@ -141,6 +141,53 @@ def speech_after(text: str, end: int) -> bool:
     return _SPEECH_AFTER.match(text, end) is not None
 
 
+# What a person who opens a sentence does next: "Shovda is very reliable", "Mehrudin shouted".
+_SUBJECT_VERB: Final = re.compile(
+    r"[ \t]+(?:is|was|has|had|will|would|can|could|should|might|must|did|does|shouted|yelled|"
+    r"went|came|left|gave|got|made|took|lives|lived|works|worked|loves|loved|likes|liked|wants|"
+    r"wanted|needs|needed|knows|knew|thinks|thought|looks|looked|seems|seemed|sings|sang|"
+    r"plays|played|wants|joined|joins|moved|bought|sent|sends|writes|called|told|met|spoke|"
+    r"speaks|started|finished|won|lost|became|returned|arrived)\b"
+)
+_SENTENCE_START: Final = re.compile(r"(?:^|[.!?:;\"“(]|\n)[ \t>*•-]*$")
+
+
+def sentence_start(text: str, start: int) -> bool:
+    """Nothing but a line start or a sentence end before ``start``: capitals say nothing."""
+    return bool(_SENTENCE_START.search(text, max(0, start - 8), start))
+
+
+def subject_of_verb(text: str, start: int, end: int) -> bool:
+    """The word opens a sentence and a verb follows: a person doing something."""
+    return sentence_start(text, start) and bool(_SUBJECT_VERB.match(text, end))
+
+
+def possessive(text: str, end: int) -> bool:
+    """ "Meza's song": the word is followed by a possessive 's."""
+    return text.startswith(("'s ", "’s "), end)
+
+
+# Where a word that is only rare (not a listed name) is a firm, a place or a street instead.
+_ORG_BEFORE: Final = re.compile(
+    r"\b(?:work(?:s|ed|ing)?\s+(?:for|at|with)|employed\s+(?:by|at)|from|at|in|into|join(?:s|ed)?|"
+    r"based\s+in|visit(?:ed)?|of|on|for|use[sd]?|using|via|install(?:ed)?)[ \t]+$",
+    re.IGNORECASE,
+)
+_ORG_AFTER: Final = re.compile(
+    r"[ \t]+(?:is|was|are)[ \t]+(?:an?|the)[ \t]+(?:[\w-]+[ \t]+){0,2}?(?:agency|company|firm|"
+    r"startup|brand|product|platform|tool|service|app|library|framework|business|"
+    r"organi[sz]ation|group|band|city|town|village|country|region|provider|vendor|website|site)\b"
+    r"|[ \t]+\d|[ \t]+(?:inc|ltd|llc|plc|gmbh|corp)\b",
+    re.IGNORECASE,
+)
+
+
+def rare_name_context(text: str, start: int, end: int) -> bool:
+    """Words known only to be rare in English are taken as a name unless the context says firm,
+    place or street ("works at Evidera", "Coden is a design agency", "Hoge Wei 32")."""
+    return not (_ORG_BEFORE.search(text, max(0, start - 30), start) or _ORG_AFTER.match(text, end))
+
+
 def weak_cue(before: str) -> bool:
     """A lower-case connective that often precedes a person ("with", "by", "thanks")."""
     return bool(_WEAK.search(before))

@@ -18,7 +18,15 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Final
 
-from workprint.privacy.lexicon import common_words, first_names, last_names, places, word_set
+from workprint.privacy.lexicon import (
+    common_words,
+    compound_of_words,
+    first_names,
+    frequent_words,
+    last_names,
+    places,
+    word_set,
+)
 from workprint.privacy.name_rules import (
     HONORIFICS,
     LOWER_AFTER_CUE,
@@ -29,8 +37,12 @@ from workprint.privacy.name_rules import (
     TOKEN,
     is_blocker,
     org_list_members,
+    possessive,
+    rare_name_context,
+    sentence_start,
     speech_after,
     strong_cue,
+    subject_of_verb,
     surname_shaped,
     weak_cue,
 )
@@ -39,11 +51,27 @@ from workprint.privacy.spans import EntityType, Span
 Token = tuple[int, int, str]  # start, end, kind
 
 
+_NAME_CASE: Final = re.compile(
+    r"(?:Mc|Mac|O['’]|D['’]|Le|La|De|Di|Du|Van|Von)?[^\W\d_][^\W\d_A-Z]*['’]?[^\W\d_A-Z]*"
+)
+
+
+def _name_cased(word: str) -> bool:
+    """Cased like a name: no capitals inside but after Mc/O'/Le/Di... ("OpenCUA", "NumPy",
+    "PostgreSQL" are products); of a hyphenated word, no part is an everyday word
+    ("Content-Encoding")."""
+    parts = word.split("-")
+    if len(parts) > 1 and any(p.lower() in frequent_words() or not p[:1].isupper() for p in parts):
+        return False
+    return all(_NAME_CASE.fullmatch(p) for p in parts)
+
+
 @lru_cache(maxsize=1 << 16)
 def kind_of(token: str) -> str:
     """``F``/``L``/``N`` gazetteer hit (given, family, both), ``c`` everyday word that is also
     a name, ``C`` everyday word, ``B`` blocker, ``H`` honorific, ``I`` initial, ``P`` lower-case
-    particle, ``A`` unknown all-caps word, ``O`` unknown capitalised word."""
+    particle, ``A`` unknown all-caps word, ``R`` unknown capitalised word that is rare in
+    English (an unlisted name, or a made-up firm name), ``O`` other unknown capitalised word."""
     bare = token.rstrip(".")
     if len(bare) == 1 and bare.isupper():
         return "I"
@@ -66,7 +94,17 @@ def kind_of(token: str) -> str:
         return "F"
     if last or surname_shaped(bare):
         return "L"
-    return "A" if bare.isupper() else "O"
+    if bare.isupper():
+        return "A"
+    if (
+        len(bare) >= 3
+        and _name_cased(bare)
+        and lower not in frequent_words()
+        and lower not in places()
+        and not compound_of_words(lower)
+    ):
+        return "R"
+    return "O"
 
 
 _LINE_DECORATION: Final = " \t>|?*•-"
@@ -124,12 +162,13 @@ def _accept(text: str, piece: list[Token], honorific: bool) -> tuple[int, int] |
     before = text[max(0, start - 48) : start]
     span = (start, piece[-1][1])
     kinds = [k for _, _, k in piece]
-    words = [k for k in kinds if k in "FLNOAc"]
+    words = [k for k in kinds if k in "FLNOAcR"]
     if not words or len(words) > 4:
         return None
     if strong:
         return span
     names = sum(k in "FLN" for k in words)
+    rare = words.count("R")
     if "c" in words or "A" in words:
         ok = len(words) >= 2 and names >= 1 and kinds[0] in "FN"
         return span if ok else None
@@ -141,17 +180,40 @@ def _accept(text: str, piece: list[Token], honorific: bool) -> tuple[int, int] |
             return None  # "ACME", "3 Jan"
         if single.lower() in places() and (kinds[0] in "LO" or _PLACE_BEFORE.search(before)):
             return None  # "flew to Phoenix", a town that is also a family name
-        ok = kinds[0] in "FN" or (kinds[0] == "L" and weak_cue(before))
+        if kinds[0] == "R" and not rare_name_context(text, start, end):
+            return None  # "Coden is a design agency", "from Greenlander"
+        ok = kinds[0] in "FN" or (
+            kinds[0] in "LR"
+            and (
+                weak_cue(before)
+                or subject_of_verb(text, start, end)
+                or (possessive(text, end) and not sentence_start(text, start))
+            )
+        )
         return span if ok or _vocative(text, start, end) else None
-    if weak_cue(before) and names >= 1:
+    if weak_cue(before) and names + rare >= 1:
         return span
-    if _whole_line(text, start, piece[-1][1]) and len(words) <= 3 and names >= 1:
+    if rare and not names and not rare_name_context(text, start, piece[-1][1]):
+        return None  # "I work for Wolters Kluwer", "Hoge Wei 32"
+    if (
+        _whole_line(text, start, piece[-1][1])
+        and len(words) <= 3
+        and (names >= 1 or all(k in "FLNRI" for k in kinds))
+    ):
         return span
     if kinds[-1] == "I":
         return None
     # "Szabina J Gelencsér": a single-letter initial between two capitalised words
-    initialled = len(kinds) == 3 and kinds[1] == "I" and kinds[0] in "FLNO"
-    ok = kinds[0] in "FN" or names >= 2 or (kinds[-1] == "L" and len(words) >= 2) or initialled
+    initialled = len(kinds) == 3 and kinds[1] == "I" and kinds[0] in "FLNOR"
+    # "Gyala Antall": unlisted words, each a name or rare in English
+    unlisted = rare >= 1 and len(words) >= 2 and all(k in "FLNRI" for k in kinds)
+    ok = (
+        kinds[0] in "FN"
+        or names >= 2
+        or (kinds[-1] == "L" and len(words) >= 2)
+        or initialled
+        or unlisted
+    )
     return span if ok else None
 
 
@@ -166,7 +228,7 @@ def _pieces(text: str) -> Iterator[tuple[list[Token], bool]]:
         piece: list[Token] = []
         honorific = False
         for token in [*tokens, (m.end(), m.end(), "END")]:
-            if token[2] in "FLNOAIPc" and token[2] != "END":
+            if token[2] in "FLNOAIPcR" and token[2] != "END":
                 piece.append(token)
                 continue
             while piece and piece[-1][2] == "P":
@@ -187,14 +249,14 @@ def _neighbours(text: str, spans: list[Span]) -> Iterator[Span]:
             if m.start() != 0:
                 break
             word = m.group(1).rstrip(".,;:!?\"'")
-            if word and kind_of(word) in "FLNO" and word[0].isupper():
+            if word and kind_of(word) in "FLNOR" and word[0].isupper():
                 s = span.end + m.start(1)
                 yield Span(s, s + len(word), EntityType.PERSON)
         head = text[max(0, span.start - 40) : span.start]
         m2 = re.search(r"(\S+)\s+(?:and|&|or|und|et|y)\s+$", head)
         if m2:
             word = m2.group(1).lstrip("\"'(")
-            if word and kind_of(word) in "FLNO" and word[0].isupper():
+            if word and kind_of(word) in "FLNOR" and word[0].isupper():
                 e = span.start - len(head) + m2.end(1)
                 yield Span(e - len(word), e, EntityType.PERSON)
 

@@ -16,8 +16,8 @@ import phonenumbers
 from workprint.privacy.spans import EntityType, Span
 
 _PHONE: Final = re.compile(
-    r"(?<![\w+/.,:=#-])"
-    r"(?:(?:\+|00)\d{1,3}[ .-]?(?:\(0\)[ .-]?)?)?"
+    r"(?<![\w+/.,:=#(-])"
+    r"(?:(?:\+|00|\(\+)\d{1,3}\)?[ .-]?(?:\(0\)[ .-]?)?)?"
     r"(?:\(\d{1,5}\)[ .-]?)?"
     r"\d{1,15}(?:[ .-]\d{1,8}){0,5}"
     r"(?:[ ]?(?:x|ext\.?|extension|#)[ ]?\d{1,6})?"
@@ -49,13 +49,24 @@ _NOT_PHONE_BEFORE: Final = re.compile(
 )
 
 
+# Shapes only phone numbers take: a trunk "0" then digit groups ("03662 585178",
+# "(0191) 496 0377", "02 4177 7631"), and North American 3-3-4 ("797-386-9073x6625").
+_PHONE_SHAPE: Final = re.compile(
+    r"(?:\(0\d{1,4}\)|0\d{1,4})(?:[ -]\d{2,8}){1,4}(?:[ ]?(?:x|ext\.?)[ ]?\d{1,6})?"
+    r"|(?:\(\d{3}\)[ ]?|\d{3}[-.])\d{3}[-.]\d{4}(?:[ ]?(?:x|ext\.?)[ ]?\d{1,6})?"
+)
+
+
+_WORD_AFTER: Final = re.compile(r"[ \t]+[A-Z][a-z]")
+
+
 def _digits(value: str) -> str:
     main = re.split(r"[ ]?(?:x|ext\.?|extension|#)", value, maxsplit=1)[0]
     return re.sub(r"\D", "", main)
 
 
 def _international_ok(value: str) -> bool:
-    number = "+" + value[2:] if value.startswith("00") else value
+    number = "+" + value[2:] if value.startswith("00") else value.replace("(+", "+", 1)
     try:
         parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:
@@ -80,7 +91,7 @@ def find_phones(text: str) -> Iterator[Span]:
         if not 7 <= len(digits) <= 15:
             continue
         start, end = m.start(), m.end()
-        if value.startswith(("+", "00")):
+        if value.startswith(("+", "00", "(+")):
             if _international_ok(value):
                 yield Span(start, end, EntityType.PHONE)
             continue
@@ -88,6 +99,14 @@ def find_phones(text: str) -> Iterator[Span]:
             continue
         before = text[max(0, start - 40) : start]
         if _MONEY_BEFORE.search(before) or _NOT_PHONE_BEFORE.search(before):
+            continue
+        # ... unless a street name follows: "03262 2437 Main St" is a postcode + house number
+        if (
+            _PHONE_SHAPE.fullmatch(value)
+            and 9 <= len(digits) <= 12
+            and not _WORD_AFTER.match(text, end)
+        ):
+            yield Span(start, end, EntityType.PHONE)
             continue
         separated = value != digits
         if (

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Final
 
-from workprint.privacy.addresses import find_addresses
+from workprint.privacy.addresses import find_addresses, might_hold_address
 from workprint.privacy.dates import find_dates_of_birth
 from workprint.privacy.govid import find_gov_ids
 from workprint.privacy.names import find_persons
@@ -53,7 +53,7 @@ DETECTORS: Final[tuple[tuple[Callable[[str], bool], Detector, bool], ...]] = (
     (lambda t: "." in t or ":" in t, find_ips, True),
     (_has_digit, find_phones, True),
     (_has_digit, find_dates_of_birth, True),
-    (_has_digit, find_addresses, True),
+    (might_hold_address, find_addresses, True),
     (_always, find_persons, True),
 )
 
