@@ -1,0 +1,98 @@
+"""A real embedded store with a few subjects whose recordings carry planted personal data and
+secrets (typed text, window titles), for the release tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from tests.store_support import T0, enrol, moves, open_store, start, table, typing
+from workprint.events import Event, MouseDown, MouseUp
+from workprint.release.create import ReleaseRequest, create_release
+from workprint.release.policy import ReleasePolicy, parse_policy
+from workprint.release.registry import ReleaseInfo
+from workprint.store.embedded import EmbeddedStore
+
+PLANTED_EMAIL: Final = "zelda.quuxington@example.org"
+PLANTED_CARD: Final = "4111 1111 1111 1111"
+PLANTED_KEY: Final = "sk_live_51HqLyjWDarjtT1zdp7dcXyz0"
+PLANTED_TYPED: Final = (PLANTED_EMAIL, PLANTED_CARD)
+NAMES: Final = (
+    "Ada Quillfeather",
+    "Bo Zanzibarsky",
+    "Cy Wobblethorpe",
+    "Di Marmalejo",
+    "Ed Fizzlebrook",
+)
+BASE_POLICY: Final = """
+[apps]
+allowlist = ["firefox"]
+categories = { gedit = "editor" }
+[kanon]
+k = 2
+[dp]
+epsilon = 0.5
+min_group_size = 2
+"""
+
+
+def session_events(i: int, title: str) -> list[Event]:
+    """A session: focus + typing (with planted data for person 0), moves and a click."""
+    t = T0 + i * 10**12
+    text = f"mail {PLANTED_EMAIL} card {PLANTED_CARD} ok" if i == 0 else f"hello world {i} done"
+    events: list[Event] = [start(t, 0)]
+    events += typing(text, t=t + 10**9, seq=1, title=title)
+    n = len(events)
+    events += moves(5, t=t + 20 * 10**9, seq=n)
+    at, session = t + 21 * 10**9, events[0].session
+    events += [
+        MouseDown(t=at, session=session, seq=n + 5, x=30, y=40, button=1),
+        MouseUp(t=at + 50_000_000, session=session, seq=n + 6, x=30, y=40, button=1),
+    ]
+    return events
+
+
+@dataclass
+class World:
+    tmp: Path
+    store: EmbeddedStore
+    subjects: list[str]
+    steward: str
+    researcher: str
+
+    @property
+    def root(self) -> Path:
+        return self.tmp / "releases"
+
+    def release(
+        self, policy: ReleasePolicy, kind: str = "actions", name: str = "demo", **kw: object
+    ) -> ReleaseInfo:
+        request = ReleaseRequest(
+            kind=kind,
+            name=name,
+            policy=policy,
+            root=self.root,
+            actor="test",
+            **kw,  # type: ignore[arg-type]
+        )
+        return create_release(self.store, request)
+
+
+def make_world(tmp: Path, titles: tuple[str, ...] = ("Invoice draft",) * 3) -> World:
+    """One subject per title (at most five), each with one recorded session."""
+    store = open_store(tmp)
+    subjects = []
+    for i, (name, title) in enumerate(zip(NAMES, titles, strict=False)):
+        subject = enrol(store, name)
+        store.ingest(subject.principal, f"b{i}", table(session_events(i, title)))
+        subjects.append(subject.person_id)
+    steward = store.add_person("Sam Steward", "steward").id
+    researcher = store.add_person("Rae Researcher", "researcher").id
+    return World(tmp, store, subjects, steward, researcher)
+
+
+def policy(extra: str = "", *, dp: str = "", kanon: str = "") -> ReleasePolicy:
+    """The base policy plus ``extra`` sections, and ``dp``/``kanon`` lines in those sections."""
+    text = BASE_POLICY.replace("[dp]\n", f"[dp]\n{dp}\n").replace("k = 2\n", kanon or "k = 2\n")
+    return parse_policy(text + extra, "test-policy.toml")
