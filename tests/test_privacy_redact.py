@@ -48,6 +48,18 @@ def test_redact_with_surrogates_links_repeated_values() -> None:
     assert redacted == f"cc {token}; reply to {token}"
 
 
+def test_a_redacted_text_scanned_again_finds_nothing_in_its_surrogates() -> None:
+    """The release gate re-scans what it redacted: its own surrogates must not read as secrets."""
+    text = "card 4111 1111 1111 1111, iban DE89370400440532013000, mail anna@example.com"
+    release = Surrogates(b"s" * 32)
+    redacted, first = scan_and_redact(text, release)
+    assert {s.type for s in first} == {T.CREDIT_CARD, T.IBAN, T.EMAIL}
+    assert scan_texts([redacted]) == [[]]
+    # the same shape outside angle brackets is judged like any other token
+    bare = redacted.replace("<", " ").replace(">", "Qz9Lm2 ")
+    assert any(s.type is T.SECRET for s in scan_texts([bare])[0])
+
+
 def test_redact_rejects_overlapping_spans() -> None:
     with pytest.raises(ValueError):
         redact("abcdef", [Span(0, 3, T.PERSON), Span(2, 4, T.EMAIL)])

@@ -15,6 +15,9 @@ from itertools import pairwise
 from typing import Final
 
 _HEX: Final = re.compile(r"(?:0x)?[0-9a-fA-F]+")
+# What redact.Surrogates writes (``<CREDIT_CARD_4b829a8f>``): a redacted text scanned again must
+# not flag its own placeholders.
+_SURROGATE: Final = re.compile(r"[A-Z]+(?:_[A-Z]+)*_[0-9a-f]{8}")
 _UUID: Final = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
@@ -50,7 +53,7 @@ def looks_random(token: str, text: str = "", start: int = 0) -> bool:
     core = token.strip("=.-_")
     if len(core) < 20 or _FILE_NAME.search(core):
         return False
-    if _HEX.fullmatch(core) or _UUID.search(core):
+    if _HEX.fullmatch(core) or _UUID.search(core) or _is_surrogate(core, text, start):
         return False
     if _NOT_SECRET_BEFORE.search(text, max(0, start - 12), start):
         return False
@@ -66,3 +69,11 @@ def looks_random(token: str, text: str = "", start: int = 0) -> bool:
     entropy = shannon_entropy(core)
     ceiling = math.log2(min(len(core), 64))
     return entropy >= 0.82 * ceiling and _class_switches(core) >= 0.3
+
+
+def _is_surrogate(core: str, text: str, start: int) -> bool:
+    """``core`` is a surrogate placeholder: the surrogate shape, in angle brackets."""
+    if not _SURROGATE.fullmatch(core):
+        return False
+    at = text.find(core, start)
+    return at > 0 and text[at - 1] == "<" and text[at + len(core) : at + len(core) + 1] == ">"
