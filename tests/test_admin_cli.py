@@ -161,6 +161,11 @@ def ingest_some(cli: Cli, person_id: str, code: str) -> None:
 def test_forget_needs_yes_without_a_terminal(cli: Cli) -> None:
     person_id, code = add_subject(cli, "Zed Unusualname")
     ingest_some(cli, person_id, code)
+    login = cli.store(
+        "portal", "set-password", person_id, "zed.login.name", stdin="pw-Zed-123456\n"
+    )
+    assert login.returncode == 0, login.stderr
+    assert b"zed.login.name" in all_bytes(cli.data)  # the portal's sign-in, erased below too
     refused = cli.store("forget", person_id, stdin="")
     one_line_error(refused, "without --yes")
     done = cli.store("forget", person_id, "--yes")
@@ -171,6 +176,7 @@ def test_forget_needs_yes_without_a_terminal(cli: Cli) -> None:
     )
     everything = all_bytes(cli.data)
     assert b"Zed Unusualname" not in everything and b"Secret doc" not in everything
+    assert b"zed.login.name" not in everything
     people = cli.store("admin", "people")
     assert person_id in people.stdout and "erased -" not in people.stdout
     one_line_error(cli.store("forget", "p_nobody", "--yes"), "no person p_nobody")

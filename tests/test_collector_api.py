@@ -225,7 +225,9 @@ def test_a_device_revoked_right_after_an_upload_writes_nothing_more(
     ada = add_person(store, "subject")
     admin = add_person(store, "admin")
     grant_all(client, ada)
-    first = client.post("/v1/batches", content=encoded(sample_events(3)), headers=batch_headers(ada))
+    first = client.post(
+        "/v1/batches", content=encoded(sample_events(3)), headers=batch_headers(ada)
+    )
     assert first.status_code == 200 and first.json()["accepted"] == 3
     revoked = client.post(f"/v1/devices/{ada.device_id}/revoke", headers=admin.auth)
     assert revoked.status_code == 200

@@ -76,7 +76,7 @@ def test_every_endpoint_every_role_never_5xx(api: Api) -> None:
     every role's credential and with none."""
     schema = schemathesis.openapi.from_url(api.server.url + "/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 11, [op.label for op in operations]
+    assert len(operations) == 12, [op.label for op in operations]
     for operation in operations:
         modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
         strategy = st.one_of(*(operation.as_strategy(generation_mode=m) for m in modes))

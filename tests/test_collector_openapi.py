@@ -31,6 +31,7 @@ def test_the_served_document_is_the_committed_one_and_covers_every_route(tmp_pat
         "/v1/enroll",
         "/v1/batches",
         "/v1/consent",
+        "/v1/device/heartbeat",
         "/v1/me",
         "/v1/me/events",
         "/v1/me/export",

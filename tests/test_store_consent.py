@@ -158,6 +158,9 @@ def reference(event: Event, history: list[ConsentRecord]) -> bool:
         return "app-usage" in scopes and (event.title is None or "window-titles" in scopes)
     if isinstance(event, EditorEdit):
         return "input-timing" in scopes and "text-content" in scopes
+    if type(event).__struct_config__.tag in consent_gate.WEB_TYPES:  # browser events
+        value = getattr(event, "value", None)
+        return "browsing" in scopes and (value is None or "text-content" in scopes)
     return True
 
 

@@ -24,8 +24,11 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from workprint import __version__
+from workprint.agent.browser_state import browser_state, enrolled_portal
 from workprint.agent.control_server import ControlServer
 from workprint.capture import CaptureSwitches, X11InputCapture, X11WindowWatcher
+from workprint.capture.browser_bridge import BrowserEndpoint, load_or_create_browser_secret
+from workprint.capture.browser_host import browser_secret_file, browser_socket
 from workprint.capture.x11_keymap import MODIFIER_BITS
 from workprint.crypto import load_or_create_device_key
 from workprint.errors import WorkprintError
@@ -80,7 +83,10 @@ class Recorder:
             hotkey = parse_hotkey(capture.pause_hotkey)
             mask = sum(MODIFIER_BITS[m] for m in hotkey.mods)
             self.switches.hotkey = (mask, hotkey.key.lower())
-        self.gate = EdgePolicy(self.policy, frozenset(self.consent.granted))
+        self.portal_sites = enrolled_portal(home)  # browser: the collector's own web portal
+        self.gate = EdgePolicy(
+            self.policy, frozenset(self.consent.granted), excluded_sites=self.portal_sites
+        )
         self._update_switches()
         self._input: deque[Event] = deque()
         self._context: deque[Event] = deque()
@@ -92,6 +98,7 @@ class Recorder:
         self._input_capture: X11InputCapture | None = None
         self._watcher: X11WindowWatcher | None = None
         self._uploader: Uploader | None = None  # upload (issue 3): set in run() if enrolled
+        self._browser: BrowserEndpoint | None = None  # browser (issue 6): the native host's end
 
     # -- state shared with the control socket -------------------------------------------
     def _update_switches(self) -> None:
@@ -205,6 +212,24 @@ class Recorder:
             return {"ok": True}
         return {"ok": False, "error": f"unknown command {cmd!r}"}
 
+    # -- the browser extension (issue 6, docs/browser.md) ---------------------------------
+    def _browser_events(self, events: list[Event]) -> None:
+        """Browser events join the input queue: the same merge, gate and spool as OS input."""
+        self._input.extend(events)
+
+    def browser_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """What the extension asks through the native host: its state, pause and resume."""
+        op = request["op"]
+        if op == "pause":
+            self.pause(reason="browser")
+        elif op == "resume":
+            self.resume(reason="browser")
+        elif op != "state":
+            return {"ok": False, "error": f"unknown op {op!r}"}
+        return browser_state(
+            self.policy, self.consent.effective_scopes(), self.paused, self.portal_sites
+        )
+
     # -- the loop ------------------------------------------------------------------------
     def stop(self) -> None:
         self._stop.set()
@@ -229,6 +254,13 @@ class Recorder:
             self._spool.close()
             raise
         try:
+            self._browser = BrowserEndpoint(
+                browser_socket(self.home),
+                load_or_create_browser_secret(browser_secret_file(self.home)),
+                self.session,
+                self._browser_events,
+                self.browser_request,
+            )
             self._input_capture = X11InputCapture(
                 self.display,
                 session=self.session,
@@ -246,6 +278,9 @@ class Recorder:
             if self._input_capture is not None:
                 self._input_capture.stop()
                 self._input_capture = None
+            if self._browser is not None:
+                self._browser.stop()
+                self._browser = None
             self._control.stop()
             self._spool.close()
             raise
@@ -279,6 +314,8 @@ class Recorder:
         )
         self._uploader = _open_uploader(self.home, spool)  # upload (issue 3)
         control.start()
+        if self._browser is not None:
+            self._browser.start()
         capture.start()
         watcher.start()
         log.info("recording session %s on display %s", self.session, self.display)
@@ -296,6 +333,8 @@ class Recorder:
                 if deadline is not None and now >= deadline:
                     break
         finally:
+            if self._browser is not None:
+                self._browser.stop()
             capture.stop()
             watcher.stop()
             self._context.append(SessionStop(t=time.time_ns(), session=self.session))

@@ -9,6 +9,7 @@ from workprint.errors import WorkprintError
 
 # Importing the command modules registers their commands on ``app``.
 from workprint.cli import admin as _admin  # noqa: F401  isort: skip
+from workprint.cli import browser as _browser  # noqa: F401  isort: skip
 from workprint.cli import build as _build  # noqa: F401  isort: skip
 from workprint.cli import consent as _consent  # noqa: F401  isort: skip
 from workprint.cli import control as _control  # noqa: F401  isort: skip
@@ -18,7 +19,10 @@ from workprint.cli import events as _events  # noqa: F401  isort: skip
 from workprint.cli import export as _export  # noqa: F401  isort: skip
 from workprint.cli import imports as _imports  # noqa: F401  isort: skip
 from workprint.cli import policy as _policy  # noqa: F401  isort: skip
+from workprint.cli import portal as _portal  # noqa: F401  isort: skip
 from workprint.cli import privacy as _privacy  # noqa: F401  isort: skip
+from workprint.cli import privacy_timing as _privacy_timing  # noqa: F401  isort: skip
+from workprint.cli import release as _release  # noqa: F401  isort: skip
 from workprint.cli import record as _record  # noqa: F401  isort: skip
 from workprint.cli import serve as _serve  # noqa: F401  isort: skip
 from workprint.cli import service as _service  # noqa: F401  isort: skip

@@ -260,8 +260,24 @@ def forget(
         typer.confirm(f"Erase everything stored about {person}? This cannot be undone", abort=True)
     with open_store(data, master) as store:
         receipt = store.forget(person, actor=actor())
+    _forget_portal_account(data, receipt.person_id)
     typer.echo(
         f"erased {receipt.person_id}: {receipt.events_deleted} events deleted, "
         f"{receipt.devices_revoked} devices revoked, data key "
         f"{'destroyed' if receipt.key_destroyed else 'already gone'}"
     )
+
+
+def _forget_portal_account(data: Path | None, person_id: str) -> None:
+    """The portal's sign-in, sessions and device status of the person go too, now (a running
+    collector would otherwise only sweep them at its next start)."""
+    from workprint.portal.db import DB_NAME, open_portal_db
+    from workprint.store.embedded import default_data_dir
+
+    data_dir = (data or default_data_dir()).expanduser()
+    if (data_dir / DB_NAME).is_file():
+        portal = open_portal_db(data_dir)
+        try:
+            portal.forget_person(person_id)
+        finally:
+            portal.close()

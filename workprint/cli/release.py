@@ -31,6 +31,7 @@ release_app = typer.Typer(
 app.add_typer(release_app)
 
 FILE_FORMATS: Final = ("jsonl", "parquet", "hf")
+STEWARD_POLICY_NAME: Final = "release-policy.toml"  # in the data directory, kept by the portal
 ReleasesOption = Annotated[
     Path | None,
     typer.Option(
@@ -79,7 +80,12 @@ def create_command(
         str, typer.Option("--name", help="The dataset name (versions count per name).")
     ],
     policy_file: Annotated[
-        Path | None, typer.Option("--policy", help="The steward's release policy (TOML).")
+        Path | None,
+        typer.Option(
+            "--policy",
+            help="The release policy (TOML; default: DATA/release-policy.toml, which the "
+            "portal's policy editor keeps, else the built-in policy).",
+        ),
     ] = None,
     store_dir: StoreOption = None,
     master: MasterOption = None,
@@ -100,11 +106,15 @@ def create_command(
     """Build KIND from the store, apply the release policy, run every check, register it."""
     from workprint.release.create import ReleaseRequest, create_release
     from workprint.release.policy import default_policy, load_policy
+    from workprint.store.embedded import default_data_dir
 
     if kind not in KINDS:
         raise ReleaseError(f"unknown dataset kind {kind!r} (one of: {', '.join(KINDS)})")
     if file_format not in FILE_FORMATS:
         raise ReleaseError(f"unknown file format {file_format!r} (one of: jsonl, parquet, hf)")
+    if policy_file is None:  # the steward's current policy, as the portal saves it
+        kept = (store_dir or default_data_dir()).expanduser() / STEWARD_POLICY_NAME
+        policy_file = kept if kept.is_file() else None
     policy = load_policy(policy_file) if policy_file else default_policy()
     from workprint.export.writers import FileFormat
 

@@ -13,8 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from workprint import __version__
-from workprint.collector import routes_admin, routes_ingest, routes_me
+from workprint import __version__, portal
+from workprint.collector import routes_admin, routes_device, routes_ingest, routes_me
 from workprint.collector.errors import ApiError, error_response, install_error_handlers
 from workprint.collector.routes_ingest import IngestGate
 from workprint.collector.settings import CollectorSettings
@@ -42,8 +42,9 @@ def create_app(store: Store, settings: CollectorSettings | None = None) -> FastA
     app.state.ingest_gate = IngestGate(settings)
     install_error_handlers(app, settings.unavailable_retry_after_s)
     _install_store_errors(app, settings.unavailable_retry_after_s)
-    for module in (routes_admin, routes_ingest, routes_me):
+    for module in (routes_admin, routes_device, routes_ingest, routes_me):
         app.include_router(module.router)
+    portal.install(app, store)  # the web portal under /portal (docs/portal.md)
     app.add_middleware(BodyLimit, settings=settings)
     return app
 

@@ -59,6 +59,30 @@ EVENT_SCHEMA: Final = pa.schema(
         pa.field("start", pa.int64()),
         pa.field("end", pa.int64()),
         pa.field("text", pa.string()),
+        # browser
+        pa.field("tab", pa.int32()),
+        pa.field("url", pa.string()),
+        pa.field("transition", pa.dictionary(pa.int8(), pa.string())),
+        pa.field("op", pa.dictionary(pa.int8(), pa.string())),
+        pa.field("act", pa.dictionary(pa.int8(), pa.string())),
+        pa.field("el_tag", pa.string()),
+        pa.field("el_role", pa.string()),
+        pa.field("el_name", pa.string()),
+        pa.field("el_id", pa.string()),
+        pa.field("el_type", pa.string()),
+        pa.field("el_autocomplete", pa.string()),
+        pa.field("el_selector", pa.string()),
+        pa.field("el_box", pa.list_(pa.int32())),
+        pa.field("vw", pa.int32()),
+        pa.field("vh", pa.int32()),
+        pa.field("value", pa.string()),
+        pa.field("length", pa.int32()),
+        pa.field("visible_ms", pa.int64()),
+        pa.field("focused_ms", pa.int64()),
+        pa.field("engine", pa.string()),
+        pa.field("query", pa.string()),
+        pa.field("rank", pa.int32()),
+        pa.field("domain", pa.string()),
     ]
 )
 COLUMNS: Final = tuple(EVENT_SCHEMA.names)
@@ -66,15 +90,27 @@ _FIELDS_BY_TYPE: Final = {tag: frozenset(cls.__struct_fields__) for cls, tag in 
 
 
 def events_to_table(events: Sequence[Event]) -> pa.Table:
-    """Structs → one Arrow table in ``EVENT_SCHEMA`` (fields an event type lacks are null)."""
-    columns: dict[str, list[Any]] = {name: [None] * len(events) for name in COLUMNS}
-    types = columns["type"]
+    """Structs → one Arrow table in ``EVENT_SCHEMA`` (fields an event type lacks are null).
+
+    A column no event of the batch has becomes an all-null array without a Python list:
+    a batch uses a handful of the schema's columns, and converting the rest from lists of
+    ``None`` was most of the cost of this function in the collector."""
+    n = len(events)
+    columns: dict[str, list[Any]] = {}
+    types: list[Any] = [None] * n
     for row, event in enumerate(events):
         types[row] = _TAGS[type(event)]
         for name in event.__struct_fields__:
             value = getattr(event, name)
-            columns[name][row] = list(value) if isinstance(value, tuple) else value
-    arrays = [pa.array(columns[f.name], type=f.type) for f in EVENT_SCHEMA]
+            column = columns.get(name)
+            if column is None:
+                columns[name] = column = [None] * n
+            column[row] = list(value) if isinstance(value, tuple) else value
+    columns["type"] = types
+    arrays = [
+        pa.array(columns[f.name], type=f.type) if f.name in columns else pa.nulls(n, f.type)
+        for f in EVENT_SCHEMA
+    ]
     return pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA)
 
 

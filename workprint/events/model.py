@@ -176,6 +176,86 @@ class EditorEdit(EventBase, tag="editor_edit", kw_only=True):
     text: str | None = None
 
 
+# -- the browser (extension → native host → recorder; docs/browser.md) ------------------------
+TabId = Annotated[int, msgspec.Meta(ge=-1, le=2**31 - 1)]  # -1: no tab (a window-level event)
+Url = Annotated[str, msgspec.Meta(max_length=2048)]
+ShortText = Annotated[str, msgspec.Meta(max_length=256)]
+Selector = Annotated[str, msgspec.Meta(max_length=1024)]
+Millis = Annotated[int, msgspec.Meta(ge=0, le=2**40)]
+WebTransition = Literal["link", "typed", "reload", "back_forward", "form_submit", "auto", "other"]
+WebTabOp = Literal["create", "switch", "close"]
+WebActKind = Literal["click", "input", "submit", "scroll", "copy", "cut", "paste"]
+WebSearchOp = Literal["query", "open"]
+
+
+class WebNav(EventBase, tag="web_nav", kw_only=True):
+    """A tab's top frame committed a page. ``url`` has no query string or fragment."""
+
+    tab: TabId
+    url: Url
+    title: ShortText | None = None
+    transition: WebTransition | None = None
+
+
+class WebTab(EventBase, tag="web_tab", kw_only=True):
+    """A tab was created, became the active one, or was closed."""
+
+    tab: TabId
+    op: WebTabOp
+    url: Url | None = None
+
+
+class WebAct(EventBase, tag="web_act", kw_only=True):
+    """An action on a page element, with a descriptor of that element (``el_*``), the point
+    (``x``/``y``, CSS pixels in the viewport) and the viewport size. ``value`` (the field's text
+    after an input, or pasted text) only with the text-content scope; otherwise ``length`` (its
+    length) and the timing are all that remain. Never produced for a password, card or
+    one-time-code field: those are dropped inside the page."""
+
+    tab: TabId
+    url: Url
+    act: WebActKind
+    el_tag: ShortText | None = None
+    el_role: ShortText | None = None
+    el_name: ShortText | None = None
+    el_id: ShortText | None = None
+    el_type: ShortText | None = None
+    el_autocomplete: ShortText | None = None
+    el_selector: Selector | None = None
+    el_box: tuple[Coord, ...] = ()  # x, y, width, height in viewport CSS pixels
+    x: Coord | None = None
+    y: Coord | None = None
+    vw: Count | None = None
+    vh: Count | None = None
+    dx: Coord | None = None  # scroll: coalesced pixels, dy > 0 down (the DOM's convention)
+    dy: Coord | None = None
+    value: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
+    length: Count | None = None
+
+
+class WebDwell(EventBase, tag="web_dwell", kw_only=True):
+    """Time spent on a page since the last report: visible (tab shown) and focused (window
+    focused and tab shown), not wall time. Sent when the page is left or hidden."""
+
+    tab: TabId
+    url: Url
+    visible_ms: Millis
+    focused_ms: Millis
+
+
+class WebSearch(EventBase, tag="web_search", kw_only=True):
+    """A search results page showed ``query`` (op "query"), or a result on it was opened (op
+    "open": its 1-based ``rank`` and ``domain``). ``engine`` names the search site."""
+
+    tab: TabId
+    url: Url
+    engine: ShortText
+    op: WebSearchOp
+    query: Annotated[str, msgspec.Meta(max_length=1024)]
+    rank: Count | None = None
+    domain: ShortText | None = None
+
+
 Event = (
     KeyDown
     | KeyUp
@@ -191,6 +271,11 @@ Event = (
     | ConsentChange
     | Gap
     | EditorEdit
+    | WebNav
+    | WebTab
+    | WebAct
+    | WebDwell
+    | WebSearch
 )
 
 EVENT_TYPES: Final[tuple[type[EventBase], ...]] = (
@@ -208,8 +293,14 @@ EVENT_TYPES: Final[tuple[type[EventBase], ...]] = (
     ConsentChange,
     Gap,
     EditorEdit,
+    WebNav,
+    WebTab,
+    WebAct,
+    WebDwell,
+    WebSearch,
 )
 
 # Which consent scope an event type needs before it may be kept (None: lifecycle markers).
 KEY_EVENTS: Final = (KeyDown, KeyUp)
 MOUSE_EVENTS: Final = (MouseMove, MouseDown, MouseUp, Scroll)
+WEB_EVENTS: Final = (WebNav, WebTab, WebAct, WebDwell, WebSearch)  # need the browsing scope

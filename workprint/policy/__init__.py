@@ -1,6 +1,7 @@
 """The edge policy: consent, the policy file and the gate that decides, before anything touches
 disk, which captured events may be kept (docs/policy.md)."""
 
+from workprint.policy.browser_policy import BrowserSettings, SearchSite
 from workprint.policy.consent import (
     SCOPE_DESCRIPTIONS,
     SCOPE_REQUIRES,
@@ -30,6 +31,7 @@ from workprint.policy.policy_file import (
 __all__ = [
     "SCOPE_DESCRIPTIONS",
     "SCOPE_REQUIRES",
+    "BrowserSettings",
     "CaptureSettings",
     "ConsentEntry",
     "ConsentError",
@@ -39,6 +41,7 @@ __all__ = [
     "Hotkey",
     "Policy",
     "PolicyError",
+    "SearchSite",
     "SpoolSettings",
     "default_policy",
     "effective_scopes",

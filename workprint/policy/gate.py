@@ -28,8 +28,14 @@ from workprint.events import (
     Scroll,
     SessionStart,
     SessionStop,
+    WebAct,
+    WebDwell,
+    WebNav,
+    WebSearch,
+    WebTab,
     WindowFocus,
 )
+from workprint.policy.browser_gate import WebEvent, reduce_web, web_drop_reason
 from workprint.policy.consent import canonical, effective_scopes
 from workprint.policy.policy_file import Policy
 
@@ -46,6 +52,7 @@ class EdgePolicy:
 
     __slots__ = (
         "_apps",
+        "_browsing",
         "_effective",
         "_excluded",
         "_gap",
@@ -56,13 +63,21 @@ class EdgePolicy:
         "_mouse",
         "_paused",
         "_scopes",
+        "_sites",
         "_text",
         "_titles",
         "dropped",
         "policy",
     )
 
-    def __init__(self, policy: Policy, scopes: frozenset[str], *, paused: bool = False) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        scopes: frozenset[str],
+        *,
+        paused: bool = False,
+        excluded_sites: tuple[str, ...] = (),
+    ) -> None:
         unknown = set(scopes).difference(SCOPES)
         if unknown:
             raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))}")
@@ -74,6 +89,7 @@ class EdgePolicy:
         self._excluded = False
         self._gap_open = False  # a Gap was kept for the excluded window now focused
         self._gap: Gap | None = None  # that Gap, while it is in the batch being built
+        self._sites = excluded_sites  # beyond the policy's (the enrolled collector's portal)
         self._set_scopes(scopes)
 
     @property
@@ -152,6 +168,8 @@ class EdgePolicy:
                     self._drop("excluded")
                 else:
                     out.append(event)
+            case WebNav() | WebTab() | WebAct() | WebDwell() | WebSearch():
+                self._web(event, out)
             case _:  # a type this gate does not know: never let it through unexamined
                 self._drop("unknown-type")
 
@@ -172,6 +190,23 @@ class EdgePolicy:
                 event.char = None
                 event.keycode = None
             out.append(event)
+
+    def _web(self, event: WebEvent, out: list[Event]) -> None:
+        """Browser events: the browsing scope, pause, an excluded window, then the browser
+        rules (excluded sites, sensitive fields, values without text-content)."""
+        if not self._browsing:
+            self._drop("no-consent:browsing")
+        elif self._paused:
+            self._drop("paused")
+        elif self._excluded:
+            self._drop("excluded")
+        else:
+            reason = web_drop_reason(event, self.policy.browser, self._sites)
+            if reason is not None:
+                self._drop(reason)
+            else:
+                reduce_web(event, text=self._text)  # typed values need text-content
+                out.append(event)
 
     def _is_hotkey(self, event: KeyDown | KeyUp) -> bool:
         """The pause hotkey's own key: its press (and repeats) and the matching release."""
@@ -238,6 +273,7 @@ class EdgePolicy:
         self._mouse = "mouse" in effective
         self._apps = "app-usage" in effective
         self._titles = "window-titles" in effective
+        self._browsing = "browsing" in effective
 
     def _drop(self, reason: str) -> None:
         self.dropped[reason] = self.dropped.get(reason, 0) + 1

@@ -19,6 +19,7 @@ import msgspec
 
 from workprint.errors import WorkprintError
 from workprint.policy._text import one_line, validation_message
+from workprint.policy.browser_policy import BrowserSettings
 from workprint.policy.hotkey import Hotkey, parse_hotkey
 
 DEFAULT_POLICY_RESOURCE: Final = "default_policy.toml"
@@ -94,6 +95,7 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     capture: CaptureSettings = msgspec.field(default_factory=CaptureSettings)
     spool: SpoolSettings = msgspec.field(default_factory=SpoolSettings)
     exclude: tuple[ExclusionRule, ...] = ()
+    browser: BrowserSettings = msgspec.field(default_factory=BrowserSettings)
 
     def matches_exclusion(self, app: str, title: str | None) -> ExclusionRule | None:
         """The first exclusion rule the window falls under, or None."""
@@ -166,6 +168,16 @@ def to_toml(policy: Policy) -> str:
     for section in ("capture", "spool"):
         lines += ["", f"[{section}]"]
         lines += [f"{key} = {_toml_value(value)}" for key, value in doc[section].items()]
+    browser = doc["browser"]
+    lines += ["", "[browser]"]
+    lines += [
+        f"{key} = {_toml_value(value)}" for key, value in browser.items() if key != "search_sites"
+    ]
+    if not browser["search_sites"]:
+        lines.append("search_sites = []")
+    for site in browser["search_sites"]:
+        lines += ["", "[[browser.search_sites]]"]
+        lines += [f"{key} = {_toml_value(value)}" for key, value in site.items()]
     for rule in doc["exclude"]:
         lines += ["", "[[exclude]]"]
         lines += [f"{key} = {_toml_value(value)}" for key, value in rule.items()]
@@ -177,6 +189,8 @@ def _toml_value(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     if isinstance(value, str):
         # A JSON string is a TOML basic string, except that TOML also forbids a raw DEL.
         return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")

@@ -34,6 +34,7 @@ from workprint.events import encode_batch
 from workprint.home import Home
 from workprint.policy.consent import load_consent
 from workprint.spool.collector_config import load_enrollment
+from workprint.spool.device_control import DeviceControl
 from workprint.spool.records import SpooledBatch
 from workprint.spool.schema import SpoolError
 from workprint.spool.spool import Spool
@@ -108,8 +109,10 @@ class Uploader:
         consent_file: Path | None = None,
         batches_per_round: int = 32,
         backoff_cap_s: float = BACKOFF_CAP_S,
+        control: DeviceControl | None = None,
     ) -> None:
         self.spool = spool
+        self.control = control  # heartbeat + portal decisions (consent, pause), see docs/portal.md
         self.url = url.rstrip("/")
         self.client = client
         self.consent_file = consent_file
@@ -136,7 +139,14 @@ class Uploader:
             return None
         config, token = enrollment
         client = httpx.Client(timeout=httpx.Timeout(30, connect=5))
-        return cls(spool, config.url, token, client=client, consent_file=home.consent_file)
+        return cls(
+            spool,
+            config.url,
+            token,
+            client=client,
+            consent_file=home.consent_file,
+            control=DeviceControl(home),
+        )
 
     # -- one pass ------------------------------------------------------------------------
     def run_once(self, max_batches: int | None = None) -> UploadReport:
@@ -296,6 +306,8 @@ class Uploader:
     def _loop(self) -> None:
         attempt = 0
         while not self._stopping.is_set():
+            if self.control is not None:
+                self.control.tick(self.client, self.url, self._headers)
             self.state = "uploading"
             report = self.run_once()
             if report.fatal:

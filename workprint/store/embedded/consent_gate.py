@@ -26,6 +26,7 @@ KEY_TYPES: Final = ("key_down", "key_up")
 MOUSE_TYPES: Final = ("mouse_move", "mouse_down", "mouse_up", "scroll")
 FOCUS_TYPES: Final = ("window_focus",)
 EDITOR_TYPES: Final = ("editor_edit",)  # editor logs hold the text itself
+WEB_TYPES: Final = ("web_nav", "web_tab", "web_act", "web_dwell", "web_search")  # browser
 MARKER_TYPES: Final = ("session_start", "session_stop", "pause", "resume", "consent_change", "gap")
 _FOREVER: Final = 2**63 - 1
 
@@ -110,6 +111,9 @@ def allowed(table: pa.Table, intervals: dict[str, Intervals], type_masks: dict[s
     is_editor = is_type(EDITOR_TYPES)
     if is_editor.any():
         ok |= is_editor & scope("input-timing") & scope("text-content")
+    is_web = is_type(WEB_TYPES)
+    if is_web.any():  # a typed value in a page needs text-content, as at the edge
+        ok |= is_web & scope("browsing") & (~present("value") | scope("text-content"))
     return ok
 
 

@@ -1,0 +1,126 @@
+"""The portal's own SQLite file (``portal.db`` beside the store's ``meta.db``): sign-in accounts
+(argon2 hashes), sessions (hashes of the cookie values), login failures, device status and pause
+requests, policy versions and team labels.
+
+It is kept apart from the store so the store's interface stays what every backend implements;
+erasure removes a person's rows here too (``forget_person``), and ``secure_delete`` zeroes the
+freed pages so a deleted hash or team label does not linger in the file.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Final
+
+from workprint.store.interface import StoreError
+
+DB_NAME: Final = "portal.db"
+DDL: Final = """
+CREATE TABLE IF NOT EXISTS accounts (
+    person_id TEXT PRIMARY KEY,
+    login TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    team TEXT NOT NULL DEFAULT '',
+    created_ns INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    hash BLOB PRIMARY KEY,            -- SHA-256 of the cookie value; the value itself is not kept
+    person_id TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created_ns INTEGER NOT NULL,
+    expires_ns INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_person ON sessions (person_id);
+CREATE TABLE IF NOT EXISTS login_failures (
+    login TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    first_ns INTEGER NOT NULL,
+    locked_until_ns INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pause_requests (
+    person_id TEXT PRIMARY KEY,
+    paused INTEGER NOT NULL,
+    t INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS device_status (
+    device_id TEXT PRIMARY KEY,
+    person_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    seen_ns INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS policy_versions (
+    version INTEGER PRIMARY KEY,
+    text TEXT NOT NULL,
+    author TEXT NOT NULL,
+    note TEXT NOT NULL,
+    created_ns INTEGER NOT NULL
+);
+"""
+
+
+class PortalDB:
+    """One connection guarded by a lock: the portal's writes are few and small."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        target = ":memory:" if path is None else str(path)
+        if path is not None and not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        try:
+            self._conn = sqlite3.connect(
+                target, isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn.execute("PRAGMA secure_delete = ON")
+            self._conn.executescript(DDL)
+        except sqlite3.Error as exc:
+            raise StoreError(f"portal database {target}: {exc}") from None
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StoreError(f"portal database: {exc}") from None
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise StoreError(f"portal database: {exc}") from None
+
+    def forget_person(self, person_id: str) -> None:
+        """Erasure: the person's account, sessions, device status and pause request go, and the
+        file is checkpointed so the deleted pages leave the WAL."""
+        with self.write() as conn:
+            for table in ("accounts", "sessions", "pause_requests", "device_status"):
+                conn.execute(f"DELETE FROM {table} WHERE person_id = ?", (person_id,))
+        with self.read() as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def open_portal_db(data_dir: Path | None) -> PortalDB:
+    return PortalDB(None if data_dir is None else data_dir / DB_NAME)

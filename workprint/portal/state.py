@@ -1,0 +1,76 @@
+"""Everything the portal keeps besides the store, bundled for the routes (``app.state.portal``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from workprint.portal.accounts import PasswordLogin, Sessions
+from workprint.portal.db import PortalDB, open_portal_db
+from workprint.portal.device_state import DeviceState
+from workprint.portal.policy_versions import PolicyVersion, PolicyVersions, validate_policy
+from workprint.portal.rate_limit import RateLimiter
+from workprint.portal.releases import RELEASES_DIR, Releases
+from workprint.release.policy import save_policy
+from workprint.store.interface import Store
+
+RELEASE_POLICY_NAME: Final = "release-policy.toml"
+
+
+@dataclass
+class PortalState:
+    store: Store
+    db: PortalDB
+    logins: PasswordLogin = field(init=False)
+    sessions: Sessions = field(init=False)
+    devices: DeviceState = field(init=False)
+    policies: PolicyVersions = field(init=False)
+    release_root: Path
+    login_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(20, 60.0))
+    releases: Releases = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.logins = PasswordLogin(self.db)
+        self.sessions = Sessions(self.db)
+        self.devices = DeviceState(self.db)
+        self.policies = PolicyVersions(self.db)
+        self.releases = Releases(self.release_root)
+
+    def forget(self, person_id: str, actor: str) -> None:
+        """Erasure across store and portal: the store crypto-shreds and deletes the events, the
+        portal deletes the account, sessions, device status and pause request."""
+        self.store.forget(person_id, actor=actor)
+        self.db.forget_person(person_id)
+
+    def save_policy(self, text: str, author: str, note: str) -> PolicyVersion:
+        """A new policy version; its release part is also written to ``release-policy.toml`` in
+        the data directory, where the release tooling reads it. Audited."""
+        version = self.policies.save(text, author, note)
+        if self.db.path is not None:
+            save_policy(validate_policy(version.text), self.db.path.parent / RELEASE_POLICY_NAME)
+        self.store.audit(author, "policy.update", f"policy v{version.version}", version.note)
+        return version
+
+    def sweep_erased(self) -> int:
+        """Remove portal rows of people the store has erased by other means (``workprint
+        forget``): run at start-up, so erasure always reaches the portal's file too."""
+        erased = [p.id for p in self.store.list_people() if p.erased_ns is not None]
+        known = {a.person_id for a in self.logins.accounts()}
+        for person_id in erased:
+            if person_id in known:
+                self.db.forget_person(person_id)
+        return len(set(erased) & known)
+
+
+def portal_state_for(store: Store, release_root: Path | None = None) -> PortalState:
+    """The portal's file lives beside the embedded store's files (its ``root``), releases in
+    ``DATA/releases`` unless told otherwise; a store without a directory gets an in-memory
+    portal database."""
+    root = getattr(store, "root", None)
+    data = Path(root) if root is not None else None
+    releases = release_root or (data or Path.cwd()) / RELEASES_DIR
+    state = PortalState(store, open_portal_db(data), releases)
+    if data is not None:  # an in-memory portal database holds nothing from before
+        state.sweep_erased()
+    return state
