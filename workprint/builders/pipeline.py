@@ -27,13 +27,17 @@ if TYPE_CHECKING:
     from workprint.export import DatasetCard
     from workprint.store.embedded import EmbeddedStore
 
-KINDS: Final = ("actions", "episodes", "writing")
+KINDS: Final = ("actions", "episodes", "writing", "search")
 NOT_FOR_RELEASE: Final = "none (raw; not for release: see the release gate)"
 IDENTIFIERS: Final = (
     "person and session ids replaced by HMAC-SHA256 pseudonyms under a per-build random salt "
     "(discarded after the build)"
 )
 WRITING_BUILDER: Final = "workprint.writing"
+SEARCH_DESCRIPTION: Final = (
+    "One record per search session (a query on a search site and its reformulations in the "
+    "same tab): the opened results with rank, domain, landing page and visible/focused dwell."
+)
 # Columns that hold a session id, alone or as the prefix of a derived id ("<session>:e3",
 # "<session>/<window>").
 _SESSION_COLUMNS: Final = ("session", "episode", "work_session", "doc")
@@ -121,6 +125,7 @@ def settings(kind: str, pairs: list[str]) -> tuple[Callable[[pa.Table], pa.Table
         reduce_actions,
         split_episodes,
     )
+    from workprint.builders.search.columns import build_search
     from workprint.builders.writing import WritingConfig, writing_step
 
     given: dict[str, Any] = {}
@@ -136,13 +141,15 @@ def settings(kind: str, pairs: list[str]) -> tuple[Callable[[pa.Table], pa.Table
         "actions": (Thresholds, EpisodeConfig),
         "episodes": (EpisodeConfig,),
         "writing": (WritingConfig,),
+        "search": (),
     }
     structs = kinds[kind]
     known = {f: s for s in structs for f in s.__struct_fields__}
     unknown = sorted(set(given) - set(known))
     if unknown:
         raise BuildError(
-            f"unknown setting(s) for {kind}: {', '.join(unknown)} (known: {', '.join(known)})"
+            f"unknown setting(s) for {kind}: {', '.join(unknown)} "
+            f"(known: {', '.join(known) or 'none'})"
         )
     try:
         configs = [
@@ -155,6 +162,8 @@ def settings(kind: str, pairs: list[str]) -> tuple[Callable[[pa.Table], pa.Table
         th, ep = configs
         assert isinstance(th, Thresholds) and isinstance(ep, EpisodeConfig)
         return (lambda t: label_actions(reduce_actions(t, th), split_episodes(t, ep))), used
+    if kind == "search":
+        return build_search, used
     if kind == "episodes":
         (ep,) = configs
         assert isinstance(ep, EpisodeConfig)
@@ -227,6 +236,8 @@ def build_batches(
 def make_card(kind: str, used: dict[str, Any]) -> DatasetCard:
     from workprint import __version__
     from workprint.builders.actions import BUILDER_NAME, BUILDER_VERSION
+    from workprint.builders.search import BUILDER_NAME as SEARCH_NAME
+    from workprint.builders.search import BUILDER_VERSION as SEARCH_VERSION
     from workprint.export import DatasetCard
 
     what = {
@@ -245,11 +256,13 @@ def make_card(kind: str, used: dict[str, Any]) -> DatasetCard:
             "One record per document (a session's window): every text edit, bursts, pauses, "
             "revisions and the final text, replayed from keystrokes.",
         ),
+        "search": ("search sessions", SEARCH_DESCRIPTION),
     }[kind]
     # The writing builder has no version of its own yet: the package's stands in for it.
-    builder = (
-        (WRITING_BUILDER, __version__) if kind == "writing" else (BUILDER_NAME, BUILDER_VERSION)
-    )
+    builder = {
+        "writing": (WRITING_BUILDER, __version__),
+        "search": (SEARCH_NAME, SEARCH_VERSION),
+    }.get(kind, (BUILDER_NAME, BUILDER_VERSION))
     return DatasetCard(
         name=f"workprint {kind}",
         description=what[1] + " Person and session ids are per-build pseudonyms.",

@@ -1,7 +1,8 @@
 """`workprint build KIND --store DIR --out OUTDIR`: the store's raw events → a dataset on disk.
 
 KIND is ``actions`` (computer-use steps, labelled with their episode), ``episodes`` (task
-episodes) or ``writing`` (one writing-process record per document). The pipeline (read every
+episodes), ``writing`` (one writing-process record per document) or ``search`` (one record per
+search session from browser events: query, reformulations, opened results). The pipeline (read every
 non-erased person's events, audited; cut whole sessions; run the builder; pseudonymise person
 and session ids under a per-build salt) is ``workprint.builders.pipeline``; this command streams
 its batches into ``write_dataset`` with a dataset card. Nothing else is transformed (titles,
@@ -59,7 +60,7 @@ def build_command(
             "--set",
             metavar="NAME=VALUE",
             help="A builder threshold (repeatable), e.g. --set drag_px=10 --set pause_s=1.5; "
-            "see docs/actions.md and docs/writing.md.",
+            "see docs/actions.md and docs/writing.md (search has none).",
         ),
     ] = None,
     actor: Annotated[

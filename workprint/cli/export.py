@@ -1,6 +1,8 @@
 """`workprint export FORMAT --actions DIR_OR_FILE --out OUTDIR`: a built actions dataset → the
 action format an agent trainer consumes (pyautogui code, OSWorld computer_13, OpenAI computer-use
-or Anthropic computer-tool calls), as an ``action`` column next to the action record.
+or Anthropic computer-tool calls) or the web-agent formats (WebLINX action strings, Mind2Web
+operations; ``workprint.export.web_formats``) for the actions the timeline join placed on a page,
+as an ``action`` column next to the action record.
 
 The input is read a batch at a time and written as it is converted, so memory stays one batch
 whatever the dataset's size. Its card is carried over (people, hours, consent scopes, builder,
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
     from workprint.export import DatasetCard
     from workprint.export.action_formats import Format
+    from workprint.export.web_formats import WebFormat
     from workprint.export.writers import FileFormat
 
 # CLI name → the exporter's name
@@ -33,6 +36,7 @@ ACTION_FORMATS: Final = {
     "openai": "openai",
     "anthropic": "anthropic",
 }
+WEB_FORMATS: Final = ("weblinx", "mind2web")  # from the actions' element and url columns
 BATCH_ROWS: Final = 8_192
 # What a card's header holds that is not carried over as an extra
 _CARD_FIELDS: Final = frozenset(
@@ -144,11 +148,12 @@ def read_actions(files: list[Path]) -> Iterator[pa.Table]:
             yield pa.Table.from_batches([batch])
 
 
-def converted(tables: Iterator[pa.Table], fmt: Format) -> Iterator[pa.Table]:
+def converted(tables: Iterator[pa.Table], fmt: str) -> Iterator[pa.Table]:
     import msgspec
 
     from workprint.builders.actions import ACTION_SCHEMA
     from workprint.export import with_action_format
+    from workprint.export.web_formats import with_web_format
 
     for table in tables:
         missing = [name for name in ACTION_SCHEMA.names if name not in table.column_names]
@@ -157,7 +162,10 @@ def converted(tables: Iterator[pa.Table], fmt: Format) -> Iterator[pa.Table]:
         if "action" in table.column_names:  # an export exported again: replace its column
             table = table.drop_columns(["action"])
         try:
-            yield with_action_format(table, fmt)
+            if fmt in WEB_FORMATS:
+                yield with_web_format(table, cast("WebFormat", fmt))
+            else:
+                yield with_action_format(table, cast("Format", fmt))
         except msgspec.ValidationError as exc:
             raise DatasetReadError(f"not an actions dataset: {exc}") from None
 
@@ -187,11 +195,11 @@ def carried_card(card_file: Path | None, fmt: str) -> DatasetCard:
         name=f"{name} ({fmt})",
         description=f"{name}, exported to the {fmt} action format: the `action` column holds "
         "each action's "
-        + (
-            "pyautogui code."
-            if fmt == "pyautogui"
-            else "calls as a JSON list (empty: not expressible in this format)."
-        )
+        + {
+            "pyautogui": "pyautogui code.",
+            "weblinx": "WebLINX action string (null: not a web step WebLINX can express).",
+            "mind2web": "Mind2Web action as JSON (null: not a web step Mind2Web can express).",
+        }.get(fmt, "calls as a JSON list (empty: not expressible in this format).")
         + f" Exported from a {meta.get('file_format', 'workprint')} dataset of "
         f"{meta.get('rows', 'an unknown number of')} actions.",
         kind=str(meta.get("kind", "computer-use actions")),
@@ -213,7 +221,10 @@ def carried_card(card_file: Path | None, fmt: str) -> DatasetCard:
 @app.command("export")
 def export_command(
     fmt: Annotated[
-        str, typer.Argument(metavar="FORMAT", help=f"One of: {', '.join(ACTION_FORMATS)}.")
+        str,
+        typer.Argument(
+            metavar="FORMAT", help=f"One of: {', '.join([*ACTION_FORMATS, *WEB_FORMATS])}."
+        ),
     ],
     actions: Annotated[
         Path,
@@ -231,15 +242,16 @@ def export_command(
     """Convert a built actions dataset into an agent action format, with its card carried over."""
     from workprint.export import write_dataset
 
-    if fmt not in ACTION_FORMATS:
-        raise WorkprintError(f"unknown action format {fmt!r} (one of: {', '.join(ACTION_FORMATS)})")
+    if fmt not in ACTION_FORMATS and fmt not in WEB_FORMATS:
+        known = ", ".join([*ACTION_FORMATS, *WEB_FORMATS])
+        raise WorkprintError(f"unknown action format {fmt!r} (one of: {known})")
     if file_format not in ("jsonl", "parquet", "hf"):
         raise WorkprintError(f"unknown file format {file_format!r} (one of: jsonl, parquet, hf)")
     files, card_file = data_files(actions)
     if out.resolve() in {actions.resolve(), *(f.resolve().parent for f in files)}:
         raise WorkprintError(f"--out {out} would overwrite the input: choose another directory")
     card = carried_card(card_file, fmt)
-    tables = converted(read_actions(files), cast("Format", ACTION_FORMATS[fmt]))
+    tables = converted(read_actions(files), ACTION_FORMATS.get(fmt, fmt))
     first = next(tables, None)  # a wrong input fails here, before anything is written
     if first is not None:
         tables = itertools.chain([first], tables)

@@ -32,6 +32,7 @@ from workprint.builders.actions.columns import (
 from workprint.builders.actions.fast_ranges import Drafts, assemble
 from workprint.builders.actions.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from workprint.builders.actions.typing import EDIT_OPS, GapCursor
+from workprint.builders.actions.web_context import attach_web_fast
 
 Ctx = tuple[str | None, str | None, int | None]
 _NO_CTX: Ctx = (None, None, None)
@@ -374,4 +375,4 @@ def reduce_actions(table: pa.Table, thresholds: Thresholds = DEFAULT_THRESHOLDS)
     """Raw events (``EVENT_SCHEMA``, in recording order) → actions (``ACTION_SCHEMA``)."""
     cols = Columns.from_table(table)
     drafts = _Scan(cols, thresholds).run()
-    return assemble(cols, drafts, thresholds)
+    return attach_web_fast(assemble(cols, drafts, thresholds), table, thresholds.web_join_s)

@@ -31,6 +31,7 @@ from workprint.builders.actions import keys as K
 from workprint.builders.actions.model import Action, actions_to_table, normalised
 from workprint.builders.actions.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from workprint.builders.actions.typing import EDIT_OPS, ReferenceCursor
+from workprint.builders.actions.web_context import attach_web_reference
 from workprint.events import (
     ConsentChange,
     Event,
@@ -424,7 +425,7 @@ def reduce_events_reference(
             **f,
         )
         actions.append(action)
-    return actions
+    return attach_web_reference(actions, events, thresholds.web_join_s)
 
 
 def reduce_actions_reference(

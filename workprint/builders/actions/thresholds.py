@@ -44,6 +44,10 @@ class Thresholds(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     pointer then rests this long (a deliberate hover: tooltips, hover menus)."""
     move_px: Pixels = 20.0
     """... and only if it moved at least this far."""
+    web_join_s: Seconds = 0.25
+    """A browser ``web_act`` lends its element and URL to an action when it is at most this far
+    outside the action's time range (the page's clock reads the same wall clock, in ms, and
+    reports a gesture a little after the OS saw it; docs/actions.md, "Browser context")."""
 
     def as_dict(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in self.__struct_fields__}
