@@ -37,12 +37,17 @@ min_group_size = 2
 """
 
 
+def typing_interval_ns(i: int) -> int:
+    """Each person types at their own constant rhythm: 80, 110, 140, … ms between keys."""
+    return (80 + 30 * i) * 1_000_000
+
+
 def session_events(i: int, title: str) -> list[Event]:
     """A session: focus + typing (with planted data for person 0), moves and a click."""
     t = T0 + i * 10**12
     text = f"mail {PLANTED_EMAIL} card {PLANTED_CARD} ok" if i == 0 else f"hello world {i} done"
     events: list[Event] = [start(t, 0)]
-    events += typing(text, t=t + 10**9, seq=1, title=title)
+    events += typing(text, t=t + 10**9, seq=1, title=title, interval_ns=typing_interval_ns(i))
     n = len(events)
     events += moves(5, t=t + 20 * 10**9, seq=n)
     at, session = t + 21 * 10**9, events[0].session

@@ -63,13 +63,16 @@ def enrol(
     return Subject(person.id, principal, enrollment.token)
 
 
-def typing(text: str, *, t: int, seq: int, title: str, app: str = "gedit") -> list[Event]:
-    """A focus change to ``title`` then ``text`` typed as key down/up pairs, 80 ms apart."""
+def typing(
+    text: str, *, t: int, seq: int, title: str, app: str = "gedit", interval_ns: int = 80_000_000
+) -> list[Event]:
+    """A focus change to ``title`` then ``text`` typed as key down/up pairs, ``interval_ns``
+    (80 ms) apart."""
     events: list[Event] = [
         WindowFocus(t=t, session=SESSION, seq=seq, app=app, title=title, pid=4242, window=7)
     ]
     for i, ch in enumerate(text):
-        at = t + (i + 1) * 80_000_000
+        at = t + (i + 1) * interval_ns
         cls = "space" if ch == " " else "letter" if ch.isalpha() else "punctuation"
         key = "space" if ch == " " else ch
         n = seq + 1 + 2 * i

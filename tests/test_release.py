@@ -17,6 +17,7 @@ from tests.release_support import (
     World,
     make_world,
     policy,
+    typing_interval_ns,
 )
 from tests.store_support import all_bytes
 from workprint.privacy.ledger import PrivacyLedger
@@ -226,9 +227,11 @@ def test_a_writing_release_anonymises_edit_times_and_masks_typed_secrets(tmp_pat
     typed = "".join(x["inserted"] for x in first)
     assert PLANTED_EMAIL not in typed and "▒" * len(PLANTED_EMAIL) in typed
     assert all(x["t"] is not None for x in first)
-    raw_gaps = {80_000_000}  # the recorded key interval; anonymised gaps differ from it
-    gaps = {b["t"] - a["t"] for a, b in itertools.pairwise(first)}
-    assert gaps and gaps != raw_gaps  # not the raw, constant 80 ms rhythm
+    # person 0 typed at a constant 80 ms, the others at 110–200 ms: released key intervals are
+    # redrawn from other people's, so person 0's own rhythm is gone
+    gaps = [b["t"] - a["t"] for a, b in itertools.pairwise(first)]
+    assert gaps and set(gaps) != {typing_interval_ns(0)}
+    assert sum(gaps) / len(gaps) > typing_interval_ns(0) * 1.1
     finals = data.column("final_text").to_pylist()
     assert any("<EMAIL_" in t for t in finals)
     card = (Path(info.path) / "README.md").read_text(encoding="utf-8")
@@ -240,3 +243,25 @@ def test_a_writing_release_is_blocked_when_the_timing_anonymiser_refuses(world: 
     info = world.release(policy(), kind="writing", name="essays")
     assert info.status == "blocked"
     assert info.reasons[0].startswith("timing: timing anonymiser: 3 people")
+
+
+def test_an_actions_release_with_default_timing_anonymises_mouse_paths(world: World) -> None:
+    """The default policy keeps mouse paths, re-synthesised: endpoints stay, the way between
+    is not the recorded one (every session moved along x = 10 + i, y = 20 + 2i, then clicked)."""
+    info = world.release(policy(), name="paths")
+    assert info.status == "pending", info.reasons
+    card = (Path(info.path) / "README.md").read_text(encoding="utf-8")
+    assert "anonymize_mouse_paths" in card
+    data = pq.read_table(Path(info.path) / "train.parquet")
+    recorded = {(10 + i, 20 + 2 * i) for i in range(5)} | {(30, 40)}
+    paths = [
+        list(zip(x, y, strict=True))
+        for x, y in zip(
+            data.column("path_x").to_pylist(), data.column("path_y").to_pylist(), strict=True
+        )
+        if len(x) >= 3
+    ]
+    assert paths
+    for points in paths:
+        assert points[0] in recorded and points[-1] in recorded
+    assert any(set(points[1:-1]) - recorded for points in paths)
