@@ -133,7 +133,7 @@ class RecorderStandIn:
             self.paused = True
         elif cmd == "resume":
             self.paused = False
-        elif cmd != "reload-consent" and cmd != "status":
+        elif cmd not in ("reload-consent", "reload-policy", "status"):
             return {"ok": False, "error": f"unknown command {cmd!r}"}
         scopes = sorted(load_consent(self.home.consent_file).effective_scopes())
         state = "no-consent" if not scopes else "paused" if self.paused else "recording"

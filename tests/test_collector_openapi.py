@@ -37,6 +37,7 @@ def test_the_served_document_is_the_committed_one_and_covers_every_route(tmp_pat
         "/v1/me/export",
         "/v1/people",
         "/v1/devices/{device_id}/revoke",
+        "/v1/people/{person_id}/tokens/revoke",
         "/v1/audit/verify",
     }
     open_routes = {("/healthz", "get"), ("/v1/enroll", "post")}

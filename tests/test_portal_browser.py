@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.collector_support import free_port, open_store
+from tests.portal_browser_support import WAIT_MS
 from tests.portal_support import (
     PASSWORD,
     Portal,
@@ -72,6 +73,9 @@ def portal(tmp_path: Path) -> Iterator[Portal]:
 
 
 def sign_in(page: object, portal: Portal, login: str, password: str = PASSWORD) -> None:
+    # generous waits on a loaded machine: Playwright waits only as long as each step needs
+    page.set_default_timeout(WAIT_MS)  # type: ignore[attr-defined]
+    page.set_default_navigation_timeout(WAIT_MS)  # type: ignore[attr-defined]
     page.goto(portal.url + "/portal/login")  # type: ignore[attr-defined]
     page.get_by_label("Login").fill(login)  # type: ignore[attr-defined]
     page.get_by_label("Password").fill(password)  # type: ignore[attr-defined]

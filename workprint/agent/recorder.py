@@ -41,7 +41,14 @@ from workprint.events import (
     SessionStop,
 )
 from workprint.home import Home
-from workprint.policy import EdgePolicy, Policy, load_consent, load_policy, parse_hotkey
+from workprint.policy import (
+    EdgePolicy,
+    Policy,
+    PolicyError,
+    load_consent,
+    load_policy,
+    parse_hotkey,
+)
 from workprint.spool import Spool, load_or_create_device_id
 from workprint.spool.collector_config import load_enrollment
 
@@ -197,6 +204,18 @@ class Recorder:
             "upload": self._uploader.status() if self._uploader is not None else None,
         }
 
+    def reload_policy(self) -> dict[str, Any]:
+        """Re-read the policy file (the portal's exclusions are merged into it): the gate uses
+        its exclusions and sites from the next batch on; capture settings at the next start."""
+        try:
+            fresh = load_policy(self.home.policy_file if self.home.policy_file.exists() else None)
+        except PolicyError as exc:
+            return {"ok": False, "error": str(exc)}
+        with self._lock:
+            changed = fresh != self.policy
+            self.policy = self.gate.policy = fresh
+        return {"ok": True, "changed": changed}
+
     def handle_command(self, request: dict[str, Any]) -> dict[str, Any]:
         cmd = request["cmd"]
         if cmd == "status":
@@ -207,6 +226,8 @@ class Recorder:
             return {"ok": True, "changed": self.resume()}
         if cmd == "reload-consent":
             return {"ok": True, "changed": self.reload_consent()}
+        if cmd == "reload-policy":
+            return self.reload_policy()
         if cmd == "stop":
             self.stop()
             return {"ok": True}

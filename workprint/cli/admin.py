@@ -88,6 +88,14 @@ def api_token(person: PersonArg, data: DataOption = None, master: MasterOption =
     typer.echo(f"API token (shown once, keep it secret): {token}")
 
 
+@admin_app.command("revoke-token")
+def revoke_token(person: PersonArg, data: DataOption = None, master: MasterOption = None) -> None:
+    """Revoke every personal API token of PERSON at once (device credentials: revoke-device)."""
+    with open_store(data, master) as store:
+        revoked = store.revoke_api_tokens(person, actor=actor())
+    typer.echo(f"revoked {revoked} API token(s) of {person}")
+
+
 @admin_app.command("set-role")
 def set_role(
     person: PersonArg,
@@ -145,16 +153,27 @@ def revoke_device(
 @retention_app.command("run")
 def retention_run(
     days: Annotated[
-        float, typer.Option("--days", help="Keep raw events this many days.", min=0.001)
-    ] = 30.0,
+        float | None,
+        typer.Option(
+            "--days",
+            help="Keep raw events this many days [default: the portal policy's"
+            " retention.raw_days, else 30].",
+            min=0.001,
+        ),
+    ] = None,
     data: DataOption = None,
     master: MasterOption = None,
 ) -> None:
     """Delete raw events older than --days (whole day partitions; boundary files rewritten)."""
+    from workprint.portal.state import steward_retention
+
     with open_store(data, master) as store:
-        result = store.apply_retention(time.time_ns(), days, actor=actor())
+        steward = steward_retention(store.root) if days is None else None
+        keep = days if days is not None else steward[0] if steward is not None else 30.0
+        result = store.apply_retention(time.time_ns(), keep, actor=actor())
+    source = f" (portal policy v{steward[1]})" if steward is not None else ""
     typer.echo(
-        f"deleted {result.events_deleted} events older than {days:g} days "
+        f"deleted {result.events_deleted} events older than {keep:g} days{source} "
         f"({result.files_rewritten} files rewritten)"
     )
 

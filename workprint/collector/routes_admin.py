@@ -7,6 +7,7 @@ from typing import Annotated
 
 import msgspec
 from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, Field
 
 from workprint.collector.auth import Admin, Caller, StewardOrAdmin, get_store
 from workprint.collector.errors import ApiError, error_responses
@@ -22,8 +23,16 @@ from workprint.collector.models import (
 from workprint.store.interface import CredentialError, NotFoundError, Store
 
 router = APIRouter()
+
+
+class TokenRevokeResultModel(BaseModel):
+    person_id: str
+    revoked: int = Field(description="How many personal API tokens were revoked.")
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 DeviceId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+PersonId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 @router.get("/healthz", response_model=HealthModel)
@@ -87,6 +96,24 @@ def revoke_device(device_id: DeviceId, principal: Caller, store: StoreDep) -> Re
     except NotFoundError:
         raise ApiError(404, "no such device") from None
     return RevokeResultModel(device_id=device_id, revoked=True)
+
+
+@router.post(
+    "/v1/people/{person_id}/tokens/revoke",
+    summary="Revoke every personal API token of a person (admin)",
+    response_model=TokenRevokeResultModel,
+    responses=error_responses(401, 403, 404, 422, 503),
+)
+def revoke_api_tokens(
+    person_id: PersonId, principal: Admin, store: StoreDep
+) -> TokenRevokeResultModel:
+    """The tokens stop working with the next request (API tokens are never cached); the
+    person's device credentials are untouched. Audited as ``token.revoke``."""
+    try:
+        revoked = store.revoke_api_tokens(person_id, actor=principal.person_id)
+    except NotFoundError:
+        raise ApiError(404, "no such person") from None
+    return TokenRevokeResultModel(person_id=person_id, revoked=revoked)
 
 
 @router.get(

@@ -1,9 +1,10 @@
 """Devices pull what the portal decided: ``POST /v1/device/heartbeat``.
 
 A recorder's uploader calls it every few seconds with its state (recording, paused, excluded,
-no-consent, stopped) and receives the server's consent history for its person and the person's
-pause request. The device merges the history into its local consent record (which the running
-recorder watches) and applies a new pause request once, so a grant or a pause made on the
+no-consent, stopped) and receives the server's consent history for its person, the person's
+pause request and the steward policy's exclusions (applications, sites). The device merges the
+history into its local consent record (which the running recorder watches), applies a new pause
+request once and merges the exclusions into its edge policy file, so what is decided on the
 portal reaches the recorder within seconds, without any inbound connection to the device.
 """
 
@@ -18,6 +19,7 @@ from workprint.collector.auth import SubjectDevice
 from workprint.collector.errors import error_responses
 from workprint.collector.models import ConsentEntryModel
 from workprint.events.model import Scope
+from workprint.portal.policy_versions import portal_sections
 from workprint.portal.state import PortalState
 
 router = APIRouter(prefix="/v1/device")
@@ -35,11 +37,20 @@ class PauseRequestModel(BaseModel):
     t: int = Field(description="When it was requested (ns); apply a request once per t.")
 
 
+class EdgeExclusionsModel(BaseModel):
+    version: int = Field(description="The steward's policy version these come from.")
+    apps: list[str] = Field(description="Applications during which nothing is recorded.")
+    sites: list[str] = Field(description="Sites (host, host:port, *.host) never recorded.")
+
+
 class DeviceControlModel(BaseModel):
     consent: list[ConsentEntryModel] = Field(
         description="The server's consent history of the device's person, in time order."
     )
     pause: PauseRequestModel | None = Field(None, description="The latest pause request.")
+    exclusions: EdgeExclusionsModel | None = Field(
+        None, description="The steward policy's exclusions, to merge into the edge policy file."
+    )
     poll_s: float = Field(POLL_S, description="Call again after this many seconds.")
 
 
@@ -59,6 +70,8 @@ def heartbeat(
     )
     history = portal.store.consent_history(principal.person_id)
     pause = portal.devices.pause_request(principal.person_id)
+    policy = portal.policies.current()
+    sections = portal_sections(policy.text)
     return DeviceControlModel(
         consent=[
             ConsentEntryModel(
@@ -70,5 +83,8 @@ def heartbeat(
             for r in history
         ],
         pause=None if pause is None else PauseRequestModel(paused=pause.paused, t=pause.t),
+        exclusions=EdgeExclusionsModel(
+            version=policy.version, apps=list(sections.apps), sites=list(sections.sites)
+        ),
         poll_s=POLL_S,
     )

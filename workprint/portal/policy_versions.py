@@ -11,6 +11,7 @@ teams), checked by the release package's own validator, plus two sections of the
 from __future__ import annotations
 
 import difflib
+import re
 import time
 import tomllib
 from dataclasses import dataclass
@@ -29,14 +30,16 @@ from workprint.release.policy import (
 from workprint.store.interface import StoreError
 
 MAX_POLICY_CHARS: Final = 64 * 1024
+SITE_PATTERN: Final = re.compile(r"^(\*\.)?[a-z0-9.\-]{1,253}(:\d{1,5})?$")  # as the edge policy's
 PORTAL_SECTIONS: Final = ("retention", "exclusions")
+DEFAULT_RAW_DAYS: Final = 30  # the store's own default (docs/store.md)
 HEADER: Final = """\
 # The release policy as stewards edit it. [retention] and [exclusions] are the portal's;
 # everything else is workprint.release.policy's (allowlists, k, epsilon budgets, teams).
 """
 PORTAL_PART: Final = """\
 [retention]
-raw_days = 90                            # raw events older than this are deleted
+raw_days = 30                            # raw events older than this are deleted
 
 [exclusions]
 apps = ["keepassxc", "1password", "signal", "sudo"]
@@ -47,6 +50,29 @@ DEFAULT_POLICY: Final = HEADER + policy_to_toml(default_policy()) + "\n" + PORTA
 
 class PolicyError(StoreError):
     """A policy text that cannot be saved; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class PortalSections:
+    """What of the policy acts outside releases: how long raw events are kept (the store's
+    retention job) and what the devices must not record (merged into each device's edge policy
+    file through the heartbeat, docs/portal.md)."""
+
+    raw_days: float
+    apps: tuple[str, ...]
+    sites: tuple[str, ...]
+
+
+def portal_sections(text: str) -> PortalSections:
+    """The ``[retention]`` and ``[exclusions]`` of a policy text that ``validate_policy`` has
+    accepted (the defaults where a section is left out)."""
+    data = tomllib.loads(text)
+    retention, exclusions = data.get("retention", {}), data.get("exclusions", {})
+    return PortalSections(
+        raw_days=float(retention.get("raw_days", DEFAULT_RAW_DAYS)),
+        apps=tuple(exclusions.get("apps", ())),
+        sites=tuple(site.lower() for site in exclusions.get("sites", ())),
+    )
 
 
 @dataclass(frozen=True)
@@ -70,7 +96,7 @@ def validate_policy(text: str) -> ReleasePolicy:
     retention = data.get("retention", {})
     if not isinstance(retention, dict) or set(retention) - {"raw_days"}:
         raise PolicyError("[retention] has one key, raw_days")
-    days = retention.get("raw_days", 90)
+    days = retention.get("raw_days", DEFAULT_RAW_DAYS)
     if isinstance(days, bool) or not isinstance(days, int | float) or not days >= 1:
         raise PolicyError(f"retention.raw_days must be a number of days ≥ 1 (got {days!r})")
     exclusions = data.get("exclusions", {})
@@ -79,6 +105,12 @@ def validate_policy(text: str) -> ReleasePolicy:
     for key, value in exclusions.items():
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise PolicyError(f"exclusions.{key} must be a list of non-empty strings")
+    for app in exclusions.get("apps", []):
+        if len(app) > 200 or not app.isprintable():
+            raise PolicyError(f"exclusions.apps: {app[:40]!r} is not an application name")
+    for site in exclusions.get("sites", []):
+        if not SITE_PATTERN.match(site.lower()):
+            raise PolicyError(f"exclusions.sites: {site[:60]!r} is not a host or *.host pattern")
     rest = {k: v for k, v in data.items() if k not in PORTAL_SECTIONS}
     try:
         release = msgspec.convert(rest, ReleasePolicy)

@@ -63,6 +63,7 @@ def person_page(person_id: str, request: Request, viewer: AdminViewer) -> Respon
         devices=portal.store.list_devices(person_id),
         code="",
         error=request.query_params.get("error", ""),
+        revoked=request.query_params.get("revoked", "")[:6],
     )
 
 
@@ -82,6 +83,7 @@ async def enrollment_code(person_id: str, request: Request, viewer: AdminViewer)
         devices=store.list_devices(person_id),
         code=code,
         error="",
+        revoked="",
     )
 
 
@@ -109,6 +111,15 @@ async def revoke_sessions(person_id: str, request: Request, viewer: AdminViewer)
     ended = portal.sessions.end_all(person_id)
     portal.store.audit(viewer.person.id, "portal.sessions_revoke", person_id, f"sessions={ended}")
     return redirect(f"/portal/admin/people/{person_id}")
+
+
+@router.post("/people/{person_id}/tokens/revoke")
+async def revoke_tokens(person_id: str, request: Request, viewer: AdminViewer) -> Response:
+    """Every personal API token of the person stops working at once (audited by the store)."""
+    await csrf_form(request, viewer)
+    _person(request, person_id)
+    revoked = portal_of(request).store.revoke_api_tokens(person_id, actor=viewer.person.id)
+    return redirect(f"/portal/admin/people/{person_id}?revoked={revoked}")
 
 
 @router.post("/devices/{device_id}/revoke")

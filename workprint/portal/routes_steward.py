@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from workprint.events import SCOPES
 from workprint.policy.consent import effective_scopes
@@ -47,7 +48,8 @@ async def save_policy(request: Request, viewer: StewardViewer) -> Response:
     note = str(form.get("note", ""))[:200]
     portal = portal_of(request)
     try:
-        version = portal.save_policy(text, viewer.person.id, note)
+        # off the event loop: a changed retention period rewrites the store's files at once
+        version = await run_in_threadpool(portal.save_policy, text, viewer.person.id, note)
     except PolicyError as exc:
         current = portal.policies.current()
         return render(

@@ -82,7 +82,7 @@ async def change_consent(request: Request, viewer: SubjectViewer) -> Response:
 
 
 @router.get("/live")
-def live_page(request: Request, viewer: SubjectViewer) -> Response:
+def live_page(request: Request, viewer: SubjectViewer, refresh: str = "") -> Response:
     portal = portal_of(request)
     statuses = portal.devices.statuses(viewer.person.id)
     devices = [
@@ -96,6 +96,7 @@ def live_page(request: Request, viewer: SubjectViewer) -> Response:
         devices=devices,
         pause=portal.devices.pause_request(viewer.person.id),
         now_ns=time.time_ns(),
+        auto=refresh == "on",
     )
 
 

@@ -132,4 +132,3 @@ def text_field(form: FormData, name: str, *, max_chars: int = 256) -> str:
     if len(value) > max_chars:
         raise PortalRefusal(400, f"The field {name!r} is longer than {max_chars} characters.")
     return value
-

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 from workprint.portal.accounts import PasswordLogin, Sessions
-from workprint.portal.db import PortalDB, open_portal_db
+from workprint.portal.db import DB_NAME, PortalDB, open_portal_db
 from workprint.portal.device_state import DeviceState
-from workprint.portal.policy_versions import PolicyVersion, PolicyVersions, validate_policy
+from workprint.portal.policy_versions import (
+    PolicyVersion,
+    PolicyVersions,
+    portal_sections,
+    validate_policy,
+)
 from workprint.portal.rate_limit import RateLimiter
 from workprint.portal.releases import RELEASES_DIR, Releases
 from workprint.release.policy import save_policy
-from workprint.store.interface import Store
+from workprint.store.interface import RetentionResult, Store
 
 RELEASE_POLICY_NAME: Final = "release-policy.toml"
 
@@ -45,12 +51,22 @@ class PortalState:
 
     def save_policy(self, text: str, author: str, note: str) -> PolicyVersion:
         """A new policy version; its release part is also written to ``release-policy.toml`` in
-        the data directory, where the release tooling reads it. Audited."""
+        the data directory, where the release tooling reads it. Audited. A changed retention
+        period is applied to the store at once (and by every later ``workprint admin retention
+        run``); the exclusions reach the devices with their next heartbeat."""
+        before = portal_sections(self.policies.current().text).raw_days
         version = self.policies.save(text, author, note)
         if self.db.path is not None:
             save_policy(validate_policy(version.text), self.db.path.parent / RELEASE_POLICY_NAME)
         self.store.audit(author, "policy.update", f"policy v{version.version}", version.note)
+        if portal_sections(version.text).raw_days != before:
+            self.apply_retention(author)
         return version
+
+    def apply_retention(self, actor: str) -> RetentionResult:
+        """The store's retention job with the current policy's ``[retention] raw_days``."""
+        days = portal_sections(self.policies.current().text).raw_days
+        return self.store.apply_retention(time.time_ns(), days, actor=actor)
 
     def sweep_erased(self) -> int:
         """Remove portal rows of people the store has erased by other means (``workprint
@@ -74,3 +90,16 @@ def portal_state_for(store: Store, release_root: Path | None = None) -> PortalSt
     if data is not None:  # an in-memory portal database holds nothing from before
         state.sweep_erased()
     return state
+
+
+def steward_retention(data_dir: Path) -> tuple[float, int] | None:
+    """``(raw_days, policy version)`` of the steward policy kept beside the store in
+    ``data_dir``, or None where no portal has run there (nothing is created by asking)."""
+    if not (data_dir / DB_NAME).exists():
+        return None
+    db = open_portal_db(data_dir)
+    try:
+        current = PolicyVersions(db).current()
+    finally:
+        db.close()
+    return portal_sections(current.text).raw_days, current.version

@@ -12,6 +12,7 @@ switches are the only thing that ever changes what is captured.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from workprint.policy.consent import (
     canonical,
     load_consent,
 )
+from workprint.policy.policy_file import ExclusionRule, load_policy, to_toml
 
 if TYPE_CHECKING:
     import httpx
@@ -38,6 +40,8 @@ log = logging.getLogger(__name__)
 HEARTBEAT_PATH: Final = "/v1/device/heartbeat"
 DEFAULT_INTERVAL_S: Final = 3.0
 RECORDER_STATES: Final = frozenset({"recording", "paused", "excluded", "no-consent"})
+PORTAL_RULE_REASON: Final = "steward policy (portal)"
+APPLIED_NAME: Final = "portal-exclusions.json"  # beside the policy file: what was merged last
 
 
 class PauseRequest(msgspec.Struct, frozen=True):
@@ -45,10 +49,22 @@ class PauseRequest(msgspec.Struct, frozen=True):
     t: int
 
 
+class EdgeExclusions(msgspec.Struct, frozen=True):
+    version: int
+    apps: list[str] = []
+    sites: list[str] = []
+
+
+class AppliedExclusions(msgspec.Struct, frozen=True):
+    exclusions: EdgeExclusions
+    added_sites: list[str]  # the sites the merge added (the file's own are never removed)
+
+
 class DeviceControlReply(msgspec.Struct, frozen=True):
     consent: list[ConsentEntry]
     pause: PauseRequest | None = None
     poll_s: float = DEFAULT_INTERVAL_S
+    exclusions: EdgeExclusions | None = None
 
 
 _reply_decoder: Final = msgspec.json.Decoder(DeviceControlReply)
@@ -79,10 +95,44 @@ def merge_consent(path: Path, entries: list[ConsentEntry]) -> bool:
     return True
 
 
+def merge_exclusions(policy_file: Path, exclusions: EdgeExclusions) -> bool:
+    """Write the steward's exclusions into the device's edge policy file: one ``[[exclude]]``
+    rule for the applications (replacing the previous portal rule) and the sites added to
+    ``browser.exclude_sites``. The file's own rules and sites (the packaged defaults included)
+    stay: the portal can add protection, never remove it. Returns whether the file changed."""
+    applied_file = policy_file.with_name(APPLIED_NAME)
+    with _locked(policy_file):
+        previous = _applied(applied_file)
+        if previous is not None and previous.exclusions == exclusions:
+            return False
+        policy = load_policy(policy_file if policy_file.exists() else None)
+        rules = [r for r in policy.exclude if r.reason != PORTAL_RULE_REASON]
+        if exclusions.apps:
+            names = "|".join(re.escape(app) for app in exclusions.apps)
+            rules.append(ExclusionRule(app=f"(?i)^(?:{names})$", reason=PORTAL_RULE_REASON))
+        ours = set(previous.added_sites) if previous is not None else set()
+        sites = [s for s in policy.browser.exclude_sites if s not in ours]
+        added = [s for s in dict.fromkeys(exclusions.sites) if s not in sites]
+        browser = msgspec.structs.replace(policy.browser, exclude_sites=(*sites, *added))
+        merged = msgspec.structs.replace(policy, exclude=tuple(rules), browser=browser)
+        _write_atomic(policy_file, to_toml(merged).encode())
+        record = AppliedExclusions(exclusions=exclusions, added_sites=added)
+        _write_atomic(applied_file, msgspec.json.encode(record) + b"\n")
+    return True
+
+
+def _applied(path: Path) -> AppliedExclusions | None:
+    try:
+        return msgspec.json.decode(path.read_bytes(), type=AppliedExclusions)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        return None  # none yet, or unreadable: merge afresh (portal rules are found by reason)
+
+
 @dataclass
 class ControlOutcome:
     state: str
     consent_changed: bool = False
+    policy_changed: bool = False
     pause_applied: bool | None = None  # True paused, False resumed, None nothing to apply
     error: str | None = None
 
@@ -118,7 +168,8 @@ class DeviceControl:
         return str(reply["state"]), [s for s in scopes or [] if isinstance(s, str)]
 
     def sync(self, client: httpx.Client, url: str, headers: dict[str, str]) -> ControlOutcome:
-        """One heartbeat: report, merge the consent history, apply a new pause request."""
+        """One heartbeat: report, merge the consent history, apply a new pause request, merge
+        the steward's exclusions into the edge policy file."""
         import httpx
 
         state, scopes = self.recorder_state()
@@ -154,6 +205,11 @@ class DeviceControl:
             ):
                 self.applied_pause_t = pause.t
                 outcome.pause_applied = pause.paused
+            if reply.exclusions is not None and merge_exclusions(
+                self.home.policy_file, reply.exclusions
+            ):
+                outcome.policy_changed = True
+                self._command("reload-policy")
         except WorkprintError as exc:
             outcome.error = str(exc)
         return outcome

@@ -195,6 +195,16 @@ def authenticate(conn: sqlite3.Connection, token: str) -> Principal | None:
     return Principal(person_id=person_id, role=check_role(role), device_id=device_id)
 
 
+def revoke_api_tokens(conn: sqlite3.Connection, person_id: str) -> int:
+    """Delete every personal API token of the person (device credentials are kept): the next
+    request with one of them finds no hash and is refused. Returns how many there were."""
+    require_person(conn, person_id, live=False)
+    cursor = conn.execute(
+        "DELETE FROM credentials WHERE person_id = ? AND kind = 'api'", (person_id,)
+    )
+    return cursor.rowcount
+
+
 def revoke_device(conn: sqlite3.Connection, device_id: str) -> Device:
     row = conn.execute("SELECT id FROM devices WHERE id = ?", (device_id,)).fetchone()
     if row is None:

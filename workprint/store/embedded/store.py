@@ -187,6 +187,12 @@ class EmbeddedStore:
             self._audit(conn, actor, "token.create", person_id)
         return token
 
+    def revoke_api_tokens(self, person_id: str, *, actor: str) -> int:
+        with self._write() as conn:
+            revoked = identity.revoke_api_tokens(conn, person_id)
+            self._audit(conn, actor, "token.revoke", person_id, f"tokens={revoked}")
+        return revoked
+
     def authenticate(self, token: str) -> Principal | None:
         with self._snapshot() as conn:
             return identity.authenticate(conn, token)
