@@ -5,8 +5,9 @@
    aggregates on the way.
 2. Transform every field (``transforms``), then the timings (``timing``).
 3. Check: a second PII/secret scan of every string (any blocking type left blocks), k-anonymity
-   over the quasi-identifiers, the timing anonymiser available, and — only if those passed —
-   the privacy-budget ledger (recording the spend, or refusing it).
+   over the quasi-identifiers, the timing anonymiser available, the re-identification attack
+   on the released key timings within ``max_reid_ratio`` (``reid``), and — only if those
+   passed — the privacy-budget ledger (recording the spend, or refusing it).
 4. Write: a passed release gets its data files, README card, aggregates, report and manifest; a
    blocked one only its card and report (no data leaves), so that the report says why.
 
@@ -50,6 +51,7 @@ from workprint.release.registry import (
     register,
     write_manifest,
 )
+from workprint.release.reid import reid_section
 from workprint.release.report import dumps, render_html
 from workprint.release.timing import QUANTUM_NS, release_timings
 from workprint.release.transforms import ReleaseTransformer, residual_findings
@@ -164,10 +166,12 @@ def create_release(store: EmbeddedStore, request: ReleaseRequest) -> ReleaseInfo
             built = transformer.apply(pseudonymise(step(table), raw, session, person))
             built_batches.append((built, person))
         try:
-            batches = release_timings(built_batches, policy.fields.timing, request.seed)
+            timings = release_timings(built_batches, policy.fields.timing, request.seed)
         except WorkprintError as exc:  # the anonymiser refused (too few people, bad input)
             timing_error = f"timing anonymiser: {exc}"
-            batches = release_timings(built_batches, "drop")
+            timings = release_timings(built_batches, "drop")
+        batches = timings.batches
+        reid, reid_check = reid_section(request.kind, policy, timings, timing_error, request.seed)
         data = pa.concat_tables(batches) if batches else pa.table({"person": pa.array([], "str")})
         residual = residual_findings(data)
         kanon = check_k_anonymity(
@@ -184,6 +188,7 @@ def create_release(store: EmbeddedStore, request: ReleaseRequest) -> ReleaseInfo
                 passed=not timing_error,
                 reason=timing_error or f"timings {policy.fields.timing}d",
             ),
+            reid_check,
         ]
         included = sorted(coverage.people)
         plan = plan_aggregates(included, policy)
@@ -251,6 +256,7 @@ def create_release(store: EmbeddedStore, request: ReleaseRequest) -> ReleaseInfo
                 "chance of guessing a person (1 / people)": round(1 / len(included), 4)
                 if included
                 else 0,
+                **reid,
             },
             "dp": {"epsilon": epsilon, "aggregates": aggregates, "skipped": plan.skipped},
             "transforms": list(card.privacy_transforms),

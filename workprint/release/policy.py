@@ -21,6 +21,8 @@ Example (every key optional; these are the defaults except the example apps and 
     titles = "redact"                        # redact | drop | keep
     text = "redact"                          # typed text: redact | drop | keep
     timing = "anonymise"                     # per-key and mouse-path timings: anonymise | drop
+    max_reid_ratio = 2.0                     # block when the re-identification attack on the
+                                             # released key timings beats chance by more
     block_types = ["SECRET", "CREDIT_CARD", "EMAIL", "IBAN", "GOV_ID", "URL_CREDENTIALS"]
     [kanon]
     k = 5
@@ -76,6 +78,9 @@ class Fields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     titles: TitlePolicy = "redact"
     text: TitlePolicy = "redact"
     timing: TimingPolicy = "anonymise"
+    # Anonymised re-identification accuracy / chance above which the release is blocked
+    # (workprint.release.reid); 2.0 is the target for the timing anonymiser.
+    max_reid_ratio: float = 2.0
     block_types: tuple[str, ...] = DEFAULT_BLOCK
 
 
@@ -122,6 +127,9 @@ def _check(policy: ReleasePolicy) -> None:
     for app, category in policy.apps.categories.items():
         if not app.strip() or not category.strip():
             problems.append((f"apps.categories.{app}", "app and category must not be empty"))
+    ratio = policy.fields.max_reid_ratio
+    if not 0 < ratio < float("inf"):
+        problems.append(("fields.max_reid_ratio", f"must be a finite number > 0, got {ratio:g}"))
     if policy.kanon.k < 1:
         problems.append(("kanon.k", f"must be ≥ 1, got {policy.kanon.k}"))
     dp = policy.dp

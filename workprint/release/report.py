@@ -38,6 +38,116 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float]) -> str
     return "".join(parts)
 
 
+def accuracy_chart(
+    title: str, bars: Sequence[tuple[str, float]], marks: Sequence[tuple[str, float]]
+) -> str:
+    """Accuracies (0–1) as horizontal bars on a fixed 0–100% axis, with dashed vertical lines
+    at ``marks`` (chance, the blocking threshold), as an inline ``<svg>``."""
+    height = _ROW_H * len(bars) + 48
+    left = 260
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + _BAR_W + 70}" '
+        f'height="{height}" role="img" aria-label="{html.escape(title)}">',
+        f'<text x="0" y="14" font-weight="bold">{html.escape(title)}</text>',
+    ]
+    for i, (label, value) in enumerate(bars):
+        y = 24 + i * _ROW_H
+        width = min(max(value, 0.0), 1.0) * _BAR_W
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 14}" text-anchor="end">{html.escape(label)}</text>'
+            f'<rect x="{left}" y="{y + 2}" width="{width:.1f}" height="{_ROW_H - 6}" '
+            f'fill="#4a7ab5"/><text x="{left + width + 4:.1f}" y="{y + 14}">{value:.1%}</text>'
+        )
+    bottom = 24 + len(bars) * _ROW_H
+    for j, (label, value) in enumerate(marks):
+        x = left + min(max(value, 0.0), 1.0) * _BAR_W
+        parts.append(
+            f'<line x1="{x:.1f}" y1="20" x2="{x:.1f}" y2="{bottom}" stroke="#b00" '
+            f'stroke-dasharray="4 3"/><text x="{x:.1f}" y="{bottom + 12 + 12 * j}" '
+            f'fill="#b00" font-size="11">{html.escape(label)} {value:.1%}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+_SCENARIO_NAMES = {
+    "raw": "raw (attacker trained on raw)",
+    "anonymised_vs_raw_trained": "anonymised, raw-trained attacker",
+    "anonymised_vs_anonymised_trained": "anonymised, anonymised-trained",
+    "timing_free_floor": "timing-free floor (key sequence)",
+}
+
+
+def _keystroke_html(figures: dict[str, Any] | None) -> str:
+    """This release's keystroke re-identification figures, or why there are none."""
+    if not figures:
+        return ""
+    out = ["<h3>Keystroke timings: re-identification attack</h3>"]
+    if not figures["measured"]:
+        out.append(f"<p>Not measured on this release: {html.escape(figures['why'])}.</p>")
+        reference = figures.get("reference")
+        if reference:
+            out.append(
+                f"<p><strong>{html.escape(reference['label'])}</strong>: "
+                f"{html.escape(reference['data'])}; {html.escape(reference['attack'])}; "
+                f"<code>{html.escape(reference['command'])}</code> "
+                f"({html.escape(reference['source'])}).</p>"
+            )
+            bars = [(_SCENARIO_NAMES[k], float(reference[k])) for k in _SCENARIO_NAMES]
+            out.append(
+                accuracy_chart(
+                    "REFERENCE (fixed_text.csv), not this release: top-1 accuracy",
+                    bars,
+                    [("chance", float(reference["chance"]))],
+                )
+            )
+        return "".join(out)
+    chance, limit = figures["chance"], figures["max_reid_ratio"]
+    out.append(
+        f"<p>{html.escape(figures['data'])}. Attack: {html.escape(figures['attack'])}; "
+        f"{figures['people']} people ({figures['people_in_release']} in the release), "
+        f"{figures['sessions']} sessions, {figures['probes']} probes, seed {figures['seed']}. "
+        f"Blocked above {limit:g}× chance.</p>"
+    )
+    bars = [(_SCENARIO_NAMES[k], float(figures[k]["accuracy"])) for k in _SCENARIO_NAMES]
+    marks = [("chance", chance), (f"block above ({limit:g}× chance)", limit * chance)]
+    out.append(accuracy_chart("top-1 identification accuracy, this release", bars, marks))
+    out.append(
+        _table(
+            [
+                (
+                    _SCENARIO_NAMES[k],
+                    f"{figures[k]['correct']}/{figures[k]['probes']}",
+                    f"{figures[k]['accuracy']:.1%}",
+                    f"{figures[k]['x_chance']:g}×",
+                    "{:.1%} – {:.1%}".format(*figures[k]["ci95"]),
+                )
+                for k in _SCENARIO_NAMES
+            ],
+            ("scenario", "correct", "accuracy", "× chance", "95% interval"),
+        )
+    )
+    utility = figures.get("utility")
+    if utility:
+        out.append("<h4>Utility kept (anonymised vs raw)</h4>")
+        out.append(
+            _table(
+                [(k, "n/a" if v is None else f"{v:.4g}") for k, v in utility.items()],
+                ("figure", "value"),
+            )
+        )
+    return "".join(out)
+
+
+def _mouse_html(section: dict[str, Any] | None) -> str:
+    if not section or not section.get("applies"):
+        return ""
+    text = html.escape(section["done"])
+    if "why" in section:
+        text += f". Not measured: {html.escape(section['why'])}"
+    return f"<h3>Mouse paths</h3><p>{text}.</p>"
+
+
 def _table(rows: Sequence[Sequence[Any]], head: Sequence[str]) -> str:
     cells = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     body = "".join(
@@ -96,7 +206,13 @@ def render_html(report: dict[str, Any]) -> str:
         f"{kanon['classes']} classes, smallest {kanon['smallest']} people, "
         f"{len(kanon['violations'])} classes below k.</p>",
         "<h2>Re-identification</h2>",
-        _table(sorted((k, v) for k, v in reid.items()), ("figure", "value")),
+        "<h3>From the quasi-identifiers</h3>",
+        _table(
+            sorted((k, v) for k, v in reid.items() if not isinstance(v, dict)),
+            ("figure", "value"),
+        ),
+        _keystroke_html(reid.get("keystroke_timing")),
+        _mouse_html(reid.get("mouse_paths")),
         "<h2>Differential privacy</h2>",
         f"<p>ε spent by this release: {report['dp']['epsilon']:g} per person at most.</p>",
     ]

@@ -11,6 +11,7 @@ quasi-identifier, and a rounded action time no longer carries a key's hold time.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 import pyarrow as pa
@@ -25,6 +26,17 @@ Anonymiser = Callable[..., pa.Table]
 
 class TimingUnavailable(WorkprintError):
     """The timing anonymiser cannot be loaded; the release must drop timings instead."""
+
+
+@dataclass
+class ReleasedTimings:
+    """The release's batches with their timings done, and what the re-identification figures
+    need: the key table as recorded (relative ms) and as anonymised, row for row."""
+
+    batches: list[pa.Table]
+    raw_keys: pa.Table | None = None
+    anonymised_keys: pa.Table | None = None
+    mouse_paths: int = 0  # approach paths re-synthesised
 
 
 def anonymiser(name: str) -> Anonymiser:
@@ -45,7 +57,8 @@ def _quantise(value: int | None, base: int) -> int | None:
     return None if value is None else round((value - base) / QUANTUM_NS) * QUANTUM_NS
 
 
-def _mouse_paths(rows: list[dict[str, Any]], seed: int | None) -> None:
+def _mouse_paths(rows: list[dict[str, Any]], seed: int | None) -> int:
+    """Approach paths re-synthesised between their kept endpoints; returns how many."""
     anonymize_mouse_paths = anonymiser("anonymize_mouse_paths")
     path, ts, xs, ys = [], [], [], []
     for i, row in enumerate(rows):
@@ -55,7 +68,7 @@ def _mouse_paths(rows: list[dict[str, Any]], seed: int | None) -> None:
             xs += list(row["path_x"])
             ys += list(row["path_y"])
     if not path:
-        return
+        return 0
     source = pa.table(
         {
             "path": pa.array(path, pa.int64()),
@@ -73,10 +86,14 @@ def _mouse_paths(rows: list[dict[str, Any]], seed: int | None) -> None:
         rows[i]["path_t"] = [t for t, _, _ in points]
         rows[i]["path_x"] = [x for _, x, _ in points]
         rows[i]["path_y"] = [y for _, _, y in points]
+    return len(fresh)
 
 
-def _edit_times(rows: list[dict[str, Any]], people: list[str], seed: int | None) -> None:
-    """Edits re-timed by the keystroke anonymiser; bursts, pauses, revisions follow them."""
+def _edit_times(
+    rows: list[dict[str, Any]], people: list[str], seed: int | None
+) -> tuple[pa.Table, pa.Table] | None:
+    """Edits re-timed by the keystroke anonymiser; bursts, pauses, revisions follow them.
+    Returns the key table before and after (one time per edit: press = release)."""
     anonymize_keystrokes = anonymiser("anonymize_keystrokes")
     users, sessions, keys, press = [], [], [], []
     for row, person in zip(rows, people, strict=True):
@@ -86,7 +103,7 @@ def _edit_times(rows: list[dict[str, Any]], people: list[str], seed: int | None)
             keys.append(edit["inserted"][:1] or "BackSpace")
             press.append(edit["t"] / 1e6)
     if not press:
-        return
+        return None
     table = pa.table(
         {
             "user": pa.array(users, pa.string()),
@@ -96,7 +113,8 @@ def _edit_times(rows: list[dict[str, Any]], people: list[str], seed: int | None)
             "timerelease": pa.array(press, pa.float64()),
         }
     )
-    new = iter(anonymize_keystrokes(table, seed=seed).column("timepress").to_pylist())
+    anonymised = anonymize_keystrokes(table, seed=seed)
+    new = iter(anonymised.column("timepress").to_pylist())
     for row in rows:
         by_seq: dict[int, int] = {}
         times: list[int] = []
@@ -118,6 +136,7 @@ def _edit_times(rows: list[dict[str, Any]], people: list[str], seed: int | None)
             first, last = rev["first_edit"], rev["first_edit"] + rev["n_edits"] - 1
             rev["t_start"] = times[first] if first < len(times) else None
             rev["t_end"] = times[last] if last < len(times) else None
+    return table, anonymised
 
 
 def _drop(rows: list[dict[str, Any]]) -> None:
@@ -134,10 +153,11 @@ def _drop(rows: list[dict[str, Any]]) -> None:
 
 def release_timings(
     batches: list[tuple[pa.Table, str]], policy: TimingPolicy, seed: int | None = None
-) -> list[pa.Table]:
+) -> ReleasedTimings:
     """Every (session batch, person pseudonym) of a release with its timings anonymised (one
     anonymiser call for the whole release: it pools people) or dropped, then made relative to
-    the session's first timestamp and quantised. Raises the anonymiser's error, if any."""
+    the session's first timestamp and quantised; with the key tables before and after for the
+    re-identification figures. Raises the anonymiser's error, if any."""
     tables = [table for table, _ in batches]
     per_batch = [table.to_pylist() for table in tables]
     bases: list[int] = []
@@ -152,17 +172,19 @@ def release_timings(
     flat = [row for rows in per_batch for row in rows]
     people = [person for (table, person) in batches for _ in range(table.num_rows)]
     columns = set(tables[0].column_names) if tables else set()
+    done = ReleasedTimings([])
     if policy == "drop":
         _drop(flat)
     elif "path_t" in columns:
-        _mouse_paths(flat, seed)
+        done.mouse_paths = _mouse_paths(flat, seed)
     elif "edits" in columns:
-        _edit_times(flat, people, seed)
-    out = []
+        keys = _edit_times(flat, people, seed)
+        if keys is not None:
+            done.raw_keys, done.anonymised_keys = keys
     for table, rows, base in zip(tables, per_batch, bases, strict=True):
         for row in rows:
             for column in TOP_TIMES:
                 if column in row:
                     row[column] = _quantise(row[column], base)
-        out.append(pa.Table.from_pylist(rows, schema=table.schema))
-    return out
+        done.batches.append(pa.Table.from_pylist(rows, schema=table.schema))
+    return done
