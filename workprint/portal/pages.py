@@ -50,8 +50,11 @@ def when(ns: int | None) -> str:
 
 
 def duration(seconds: float) -> str:
+    """``2 h 05 min``, ``12 min``, ``40 s`` — a short recording is not "0 min"."""
     minutes = int(seconds // 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+    if minutes >= 60:
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+    return f"{minutes} min" if minutes else f"{int(seconds)} s"
 
 
 ENV: Final = Environment(
