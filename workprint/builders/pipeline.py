@@ -4,9 +4,9 @@ stage (``workprint.release``) runs the same pipeline under its own per-release p
 
 Every non-erased person's events are read through ``read_events`` (audited, with the actor),
 cut into whole sessions, run through the builder by the in-process executor one session at a
-time. Person and session ids are replaced by HMAC pseudonyms (``Pseudonyms``: a random salt
-that lives only as long as the build, or any object with the same ``person``/``session``
-methods).
+time (or by ``RayExecutor`` on a Ray cluster, with the same result). Person and session ids are
+replaced by HMAC pseudonyms (``Pseudonyms``: a random salt that lives only as long as the
+build, or any object with the same ``person``/``session`` methods).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from workprint.store.interface import NotFoundError, Person, StoreError
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from workprint.builders.executor import Executor
     from workprint.export import DatasetCard
     from workprint.store.embedded import EmbeddedStore
 
@@ -221,16 +222,26 @@ def session_stream(
 
 
 def build_batches(
-    sessions: Iterator[tuple[pa.Table, str, str, str]], step: Callable[[pa.Table], pa.Table]
+    sessions: Iterator[tuple[pa.Table, str, str, str]],
+    step: Callable[[pa.Table], pa.Table],
+    executor: Executor | None = None,
 ) -> Iterator[pa.Table]:
     """The builder over each session (one executor batch: a batch must hold whole sessions),
-    its output pseudonymised."""
+    its output pseudonymised here, on the driver: the per-build salt never reaches a worker.
+    ``executor`` defaults to the in-process one; ``RayExecutor`` runs the same step on Ray."""
+    from collections import deque
+
     from workprint.builders.executor import InProcessExecutor
 
-    executor = InProcessExecutor()
-    for table, raw, session, person in sessions:
-        for built in executor.map_batches(step, [table]):
-            yield pseudonymise(built, raw, session, person)
+    names: deque[tuple[str, str, str]] = deque()  # sessions handed on, awaiting their output
+
+    def tables() -> Iterator[pa.Table]:
+        for table, raw, session, person in sessions:
+            names.append((raw, session, person))
+            yield table
+
+    for built in (executor or InProcessExecutor()).map_batches(step, tables()):
+        yield pseudonymise(built, *names.popleft())
 
 
 def make_card(kind: str, used: dict[str, Any]) -> DatasetCard:

@@ -5,9 +5,10 @@ episodes), ``writing`` (one writing-process record per document) or ``search`` (
 search session from browser events: query, reformulations, opened results). The pipeline (read every
 non-erased person's events, audited; cut whole sessions; run the builder; pseudonymise person
 and session ids under a per-build salt) is ``workprint.builders.pipeline``; this command streams
-its batches into ``write_dataset`` with a dataset card. Nothing else is transformed (titles,
-typed text and timings are raw), which the card says: such a dataset is not for release —
-``workprint release create`` is the way out.
+its batches into ``write_dataset`` with a dataset card (``--executor ray --workers N`` runs the
+builder on a private local Ray cluster instead, with the same result). Nothing else is
+transformed (titles, typed text and timings are raw), which the card says: such a dataset is
+not for release — ``workprint release create`` is the way out.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ from workprint.cli.store_options import MasterOption, StoreOption, open_store
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from workprint.builders.executor import Executor
     from workprint.export.writers import FileFormat
 
 FILE_FORMATS: Final = ("jsonl", "parquet", "hf")
+EXECUTORS: Final = ("inprocess", "ray")
 
 
 @app.command("build")
@@ -67,8 +70,22 @@ def build_command(
         str, typer.Option("--actor", help="Who builds (the audit log's actor for every read).")
     ] = "cli",
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+    executor_name: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            help="Where the builder runs: inprocess (default), or ray (a private local Ray "
+            "cluster; needs workprint[scale]). Both give the same dataset.",
+        ),
+    ] = "inprocess",
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Ray workers (CPUs) for --executor ray (default: 2)."),
+    ] = None,
 ) -> None:
     """Build a dataset of KIND from the store's raw events, with its dataset card."""
+    from contextlib import ExitStack
+
     from workprint.events import SCOPES
     from workprint.export import write_dataset
 
@@ -76,15 +93,25 @@ def build_command(
         raise BuildError(f"unknown dataset kind {kind!r} (one of: {', '.join(KINDS)})")
     if file_format not in FILE_FORMATS:
         raise BuildError(f"unknown file format {file_format!r} (one of: jsonl, parquet, hf)")
+    if executor_name not in EXECUTORS:
+        raise BuildError(f"unknown executor {executor_name!r} (one of: {', '.join(EXECUTORS)})")
+    if workers is not None and (executor_name != "ray" or workers < 1):
+        raise BuildError("--workers takes a number ≥ 1, with --executor ray")
     step, used = settings(kind, thresholds or [])
     card = make_card(kind, used)
     coverage = Coverage()
-    with open_store(store_dir, master) as store:
+    with ExitStack() as running, open_store(store_dir, master) as store:
+        executor: Executor | None = None
+        if executor_name == "ray":
+            from workprint.builders.ray_executor import RayCluster, RayExecutor
+
+            running.enter_context(RayCluster(workers or 2))
+            executor = RayExecutor()
         people = chosen_people(store, person)
         sessions = session_stream(store, people, actor, Pseudonyms(), coverage)
 
         def finished() -> Iterator[pa.Table]:
-            yield from build_batches(sessions, step)
+            yield from build_batches(sessions, step, executor)
             # write_dataset renders the card after the last batch: fill in what was counted.
             card.people = len(coverage.people)
             card.hours = round(coverage.ns / 3.6e12, 3)
