@@ -12,22 +12,23 @@ import csv
 import math
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
-import pyarrow as pa
 import typer
 
 from workprint.cli.privacy import privacy_app
-from workprint.privacy.timing.csv_io import read_keystrokes, write_keystrokes
-from workprint.privacy.timing.keystrokes import (
+from workprint.privacy.timing.settings import (
+    CLASSIFIERS,
     DEFAULT_MIN_PEOPLE,
     DEFAULT_PAUSE_MS,
-    anonymize_keystrokes,
+    FEATURE_SETS,
+    MOUSE_COLUMNS,
+    TimingInputError,
 )
-from workprint.privacy.timing.mouse import MOUSE_COLUMNS, anonymize_mouse_paths
-from workprint.privacy.timing.reid import CLASSIFIERS, FEATURE_SETS, evaluate_reid
-from workprint.privacy.timing.sessions import TimingInputError
+
+if TYPE_CHECKING:  # numpy and Arrow load when a command runs, not with the ``workprint`` command
+    import pyarrow as pa
 
 SeedOption = Annotated[
     int | None,
@@ -56,6 +57,8 @@ def _report(problems: list[str]) -> None:
 
 
 def _read(path: Path | None) -> pa.Table:
+    from workprint.privacy.timing.csv_io import read_keystrokes
+
     """A keystroke CSV from a file or stdin, its bad lines reported on stderr."""
     if path is None:
         parsed = read_keystrokes(sys.stdin)
@@ -90,6 +93,9 @@ def anonymize_keystrokes_command(
     columns with anonymised times on stdout (key order, rows and labels unchanged)."""
     table = _read(None)
     ref = _read(reference) if reference is not None else None
+    from workprint.privacy.timing.csv_io import write_keystrokes
+    from workprint.privacy.timing.keystrokes import anonymize_keystrokes
+
     result = anonymize_keystrokes(
         table,
         seed=seed,
@@ -103,6 +109,8 @@ def anonymize_keystrokes_command(
 
 
 def _read_mouse() -> tuple[pa.Table, list[str]]:
+    import pyarrow as pa
+
     """Mouse CSV from stdin: a header is required; bad lines are reported and left out."""
     rows = csv.reader(sys.stdin)
     problems: list[str] = []
@@ -142,6 +150,8 @@ def anonymize_mouse_command(seed: SeedOption = None) -> None:
     last re-synthesised (endpoints, point count and row order kept)."""
     table, problems = _read_mouse()
     _report(problems)
+    from workprint.privacy.timing.mouse import anonymize_mouse_paths
+
     result = anonymize_mouse_paths(table, seed=seed)
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(MOUSE_COLUMNS)
@@ -176,6 +186,9 @@ def evaluate_reid_command(
     for name in classifiers:
         if name not in CLASSIFIERS:
             raise typer.BadParameter(f"unknown classifier {name!r}", param_hint="--classifier")
+    from workprint.privacy.timing.keystrokes import anonymize_keystrokes
+    from workprint.privacy.timing.reid import evaluate_reid
+
     table = _read(file)
 
     def anonymise(data: pa.Table, used_seed: int) -> pa.Table:

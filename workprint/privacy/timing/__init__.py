@@ -1,13 +1,27 @@
 """Anonymisation of keystroke timings and mouse paths, and the re-identification attack that
 measures it (docs/privacy-timing.md).
 
-The attack (``evaluate_reid``) loads scikit-learn on first use; the anonymisers need only numpy
-and Arrow."""
+The names below load on first use (numpy and Arrow for the anonymisers, scikit-learn for the
+attack): ``workprint.privacy.timing.settings`` stays light for the command line."""
 
-from workprint.privacy.timing.keystrokes import UTILITY_SPEED_TOLERANCE, anonymize_keystrokes
-from workprint.privacy.timing.mouse import anonymize_mouse_paths
-from workprint.privacy.timing.reid import ReidReport, evaluate_reid
-from workprint.privacy.timing.sessions import TimingInputError
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from workprint.privacy.timing.settings import UTILITY_SPEED_TOLERANCE, TimingInputError
+
+if TYPE_CHECKING:
+    from workprint.privacy.timing.keystrokes import anonymize_keystrokes
+    from workprint.privacy.timing.mouse import anonymize_mouse_paths
+    from workprint.privacy.timing.reid import ReidReport, evaluate_reid
+
+_LAZY = {
+    "anonymize_keystrokes": "keystrokes",
+    "anonymize_mouse_paths": "mouse",
+    "ReidReport": "reid",
+    "evaluate_reid": "reid",
+}
 
 __all__ = [
     "UTILITY_SPEED_TOLERANCE",
@@ -17,3 +31,10 @@ __all__ = [
     "anonymize_mouse_paths",
     "evaluate_reid",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -18,7 +18,8 @@ from typing import TextIO
 
 import pyarrow as pa
 
-from workprint.privacy.timing.sessions import KEYSTROKE_COLUMNS, TimingInputError
+from workprint.privacy.timing.sessions import KEYSTROKE_COLUMNS
+from workprint.privacy.timing.settings import TimingInputError
 
 HEADER = ",".join(KEYSTROKE_COLUMNS)
 

@@ -28,15 +28,16 @@ from workprint.privacy.timing.sessions import (
     FloatArray,
     IntArray,
     KeystrokeSessions,
-    TimingInputError,
     group_median,
     group_sum,
     keystroke_sessions,
 )
+from workprint.privacy.timing.settings import (
+    DEFAULT_MIN_PEOPLE,
+    DEFAULT_PAUSE_MS,
+    TimingInputError,
+)
 
-DEFAULT_PAUSE_MS = 2000.0  # as the writing builder's pause (builders/writing/config.py)
-UTILITY_SPEED_TOLERANCE = 0.10  # the opt-in profile: per-session speed within 10%
-DEFAULT_MIN_PEOPLE = 4
 _REFERENCE_PREFIX = "\x00reference:"
 
 

@@ -12,15 +12,14 @@ bend is drawn at random per path, independent of the person.
 from __future__ import annotations
 
 import secrets
-from typing import Final
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from workprint.privacy.timing.sessions import FloatArray, TimingInputError
+from workprint.privacy.timing.sessions import FloatArray
+from workprint.privacy.timing.settings import MOUSE_COLUMNS, TimingInputError
 
-MOUSE_COLUMNS: Final = ("path", "t", "x", "y")
 DEFAULT_MAX_BEND = 0.08  # arc height as a share of the straight distance, drawn in ±this
 
 

@@ -21,8 +21,9 @@ import numpy as np
 import pyarrow as pa
 
 from workprint.privacy.timing.features import SessionFeatures, session_features
-from workprint.privacy.timing.keystrokes import DEFAULT_PAUSE_MS, anonymize_keystrokes
+from workprint.privacy.timing.keystrokes import anonymize_keystrokes
 from workprint.privacy.timing.sessions import FloatArray, IntArray, keystroke_sessions
+from workprint.privacy.timing.settings import CLASSIFIERS, DEFAULT_PAUSE_MS, FEATURE_SETS
 from workprint.privacy.timing.utility import UtilityFigures, utility_figures
 
 SCENARIOS: Final = (
@@ -31,8 +32,6 @@ SCENARIOS: Final = (
     "anonymised_vs_anonymised_trained",
     "timing_free_floor",
 )
-CLASSIFIERS: Final = ("centroid", "knn", "forest", "svm", "logreg")
-FEATURE_SETS: Final = ("full", "global", "coarse")
 
 
 def make_classifier(name: str, seed: int) -> Any:

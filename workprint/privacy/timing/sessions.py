@@ -15,17 +15,13 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from workprint.errors import WorkprintError
+from workprint.privacy.timing.settings import TimingInputError
 
 KEYSTROKE_COLUMNS: Final = ("user", "session", "keyname", "timepress", "timerelease")
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
-
-
-class TimingInputError(WorkprintError, ValueError):
-    """A keystroke or mouse table the timing anonymiser cannot take as it is."""
 
 
 def _codes(column: pa.ChunkedArray | pa.Array) -> tuple[IntArray, list[str]]:
