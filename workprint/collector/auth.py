@@ -23,7 +23,7 @@ from workprint.collector.errors import ApiError
 from workprint.store.interface import Principal, Role, Store
 
 MAX_TOKEN_CHARS: Final = 512
-WRITER_CACHE_S: Final = 2.0  # how long a batch upload may reuse a device's principal
+WRITER_CACHE_S: Final = 30.0  # how long a batch upload may reuse a device's principal
 WRITER_CACHE_MAX: Final = 65_536
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
