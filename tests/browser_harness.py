@@ -119,8 +119,9 @@ def browser_policy(site: TestSite, *, excluded: tuple[str, ...] = ()) -> str:
 
 
 @contextmanager
-def chromium_with_extension(profile: Path) -> Iterator[Any]:
-    """A persistent Chromium context (profile dir ``profile``) with the unpacked extension."""
+def chromium_with_extension(profile: Path, *, toolbar: bool = False) -> Iterator[Any]:
+    """A persistent Chromium context (profile dir ``profile``) with the unpacked extension.
+    ``toolbar``: allow CDP's ``Extensions.triggerAction`` (``click_toolbar_button``)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -132,6 +133,7 @@ def chromium_with_extension(profile: Path) -> Iterator[Any]:
                 *CHROMIUM_ARGS,
                 f"--disable-extensions-except={EXTENSION_DIR}",
                 f"--load-extension={EXTENSION_DIR}",
+                *(["--enable-unsafe-extension-debugging"] if toolbar else []),
             ],
         )
         try:
@@ -154,6 +156,49 @@ def wait_for_state(worker: Any, state: str, timeout: float = 20) -> None:
     raise AssertionError(
         f"extension never reached state {state!r}: {worker.evaluate('wpDebug.config()')}"
     )
+
+
+def tab_id(worker: Any, url: str) -> int:
+    """The extension's id of the tab showing ``url``."""
+    found = worker.evaluate(
+        "url => chrome.tabs.query({}).then(tabs => (tabs.find(t => t.url === url) || {}).id)", url
+    )
+    assert isinstance(found, int), f"no tab shows {url}"
+    return found
+
+
+def badge(worker: Any, tab: int) -> tuple[str, str]:
+    """The toolbar badge's text and tooltip for ``tab``, read back from the browser."""
+    got = worker.evaluate(
+        "tabId => Promise.all("
+        "[chrome.action.getBadgeText({tabId}), chrome.action.getTitle({tabId})])",
+        tab,
+    )
+    return str(got[0]), str(got[1])
+
+
+def wait_for_badge(worker: Any, tab: int, text: str, timeout: float = 20) -> str:
+    """Waits until ``tab``'s badge reads ``text``; returns its tooltip."""
+    deadline = time.monotonic() + timeout
+    shown = badge(worker, tab)
+    while shown[0] != text and time.monotonic() < deadline:
+        time.sleep(0.1)
+        shown = badge(worker, tab)
+    assert shown[0] == text, f"badge of tab {tab} is {shown}, expected {text!r}"
+    return shown[1]
+
+
+def click_toolbar_button(context: Any, worker: Any, url: str) -> None:
+    """What a click on the extension's toolbar button does, through the browser itself: CDP's
+    ``Extensions.triggerAction`` on the tab showing ``url`` dispatches ``action.onClicked``."""
+    cdp = context.browser.new_browser_cdp_session()
+    try:
+        targets = cdp.send("Target.getTargets", {"filter": [{"type": "tab"}]})["targetInfos"]
+        tab = next(t for t in targets if t["type"] == "tab" and t["url"] == url)
+        extension_id = worker.url.split("/")[2]
+        cdp.send("Extensions.triggerAction", {"id": extension_id, "targetId": tab["targetId"]})
+    finally:
+        cdp.detach()
 
 
 def install_host(home: Path, profile: Path) -> None:

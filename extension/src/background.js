@@ -86,10 +86,16 @@ function flush() {
   if (queue.length) flushTimer = setTimeout(flush, FLUSH_MS);
 }
 
-// -- from the content scripts -----------------------------------------------------------------
-api.runtime.onMessage.addListener((message, sender) => {
-  const tab = sender.tab;
-  if (sender.id !== api.runtime.id || !tab || tab.incognito || sender.frameId !== 0) return;
+// -- from the content scripts (a long-lived port per page; one-off messages are accepted too) --
+api.runtime.onConnect.addListener((p) => {
+  if (p.name !== "wp-events") return;
+  p.onMessage.addListener((message) => fromPage(message, p.sender));
+});
+api.runtime.onMessage.addListener((message, sender) => fromPage(message, sender));
+
+function fromPage(message, sender) {
+  const tab = sender && sender.tab;
+  if (!tab || sender.id !== api.runtime.id || !tab || tab.incognito || sender.frameId !== 0) return;
   if (!message || message.op !== "events" || !Array.isArray(message.events)) return;
   knownTabs.add(tab.id);
   const kept = [];
@@ -100,7 +106,7 @@ api.runtime.onMessage.addListener((message, sender) => {
     kept.push(ev);
   }
   if (kept.length) enqueue(kept);
-});
+}
 
 // -- navigation and tabs ----------------------------------------------------------------------
 const TRANSITIONS = { link: "link", typed: "typed", reload: "reload", form_submit: "form_submit", auto_bookmark: "other", auto_subframe: "auto", manual_subframe: "auto", generated: "typed", auto_toplevel: "auto", keyword: "typed", keyword_generated: "typed", start_page: "auto" };
