@@ -20,7 +20,7 @@ from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Depends, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from workprint.collector.auth import Subject, SubjectDeviceWriter, get_store
+from workprint.collector.auth import Subject, SubjectDevice, get_store
 from workprint.collector.errors import ApiError, error_responses
 from workprint.collector.ingest import DecodedBatch, decode_upload
 from workprint.collector.models import BatchResultModel, ConsentResultModel, ConsentUploadModel
@@ -101,7 +101,7 @@ def _gate(request: Request) -> IngestGate:
 )
 async def post_batch(
     request: Request,
-    principal: SubjectDeviceWriter,
+    principal: SubjectDevice,
     store: StoreDep,
     batch_id: Annotated[
         str | None,
@@ -113,7 +113,7 @@ async def post_batch(
     content_encoding: Annotated[str | None, Header(description="zstd, gzip or identity.")] = None,
 ) -> Response:
     device = principal.device_id
-    assert device is not None  # SubjectDeviceWriter guarantees it
+    assert device is not None  # SubjectDevice guarantees it
     gate = _gate(request)
     settings = gate.settings
     gate.enter(device)
