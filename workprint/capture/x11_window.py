@@ -48,6 +48,7 @@ class X11WindowWatcher:
         self._utf8 = atom("UTF8_STRING")
         self._watched: Any = None
         self._last: tuple[int, str, str | None] | None = None
+        self._last_t = 0  # the time of the last focus said: focus times never go back
         self._stop = threading.Event()
         self._refresh = threading.Event()
         self._refreshed = threading.Event()
@@ -121,6 +122,10 @@ class X11WindowWatcher:
         self._last = key
         self._watch(window)
         t = self._clock.to_ns(server_ms) if server_ms else time.time_ns()
+        # A server time has millisecond resolution and the anchor to the wall clock its own
+        # error, so a change seen after a snapshot (wall time) can carry an earlier time; the
+        # events are ordered by time downstream. What was seen later is said later.
+        t = self._last_t = max(t, self._last_t + 1)
         self._emit(
             WindowFocus(t=t, session=self._session, app=app, title=title, pid=pid, window=window.id)
         )
