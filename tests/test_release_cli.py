@@ -71,3 +71,21 @@ def test_create_list_approve_show_and_tampering_through_the_cli(tmp_path: Path) 
     assert broken.stderr == f"workprint: error: {bad}: kanon.k: must be ≥ 1, got 0\n"
     unknown = run(tmp_path, "show", "nope-v1")
     assert unknown.stderr == "workprint: error: no release 'nope-v1'\n"
+
+
+def test_create_without_policy_uses_the_stewards_policy_in_the_data_directory(
+    tmp_path: Path,
+) -> None:
+    """The portal's policy editor keeps DATA/release-policy.toml; `create` follows it."""
+    world = make_world(tmp_path)
+    world.store.close()
+    strict = BASE_POLICY.replace("k = 2\n", "k = 50\n") + '[fields]\ntiming = "drop"\n'
+    (tmp_path / "data" / "release-policy.toml").write_text(strict, encoding="utf-8")
+    blocked = run(tmp_path, "create", "actions", "--name", "kept", "--json")
+    assert blocked.returncode == 1, blocked.stderr
+    reasons = json.loads(blocked.stdout)["reasons"]
+    assert any(r.startswith("k_anonymity:") and "fewer than 50 people" in r for r in reasons)
+    relaxed = tmp_path / "relaxed.toml"
+    relaxed.write_text(BASE_POLICY + '[fields]\ntiming = "drop"\n', encoding="utf-8")
+    passed = run(tmp_path, "create", "actions", "--name", "kept", "--policy", str(relaxed))
+    assert passed.returncode == 0, passed.stderr  # an explicit --policy wins
