@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
-import struct
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from workprint.errors import WorkprintError
+from workprint.local_socket import OwnerOnlySocketServer, peer_is_owner
 
 log = logging.getLogger(__name__)
 
@@ -22,66 +20,22 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 _MAX_REQUEST = 64 * 1024
 
 
-class ControlServer:
+class ControlServer(OwnerOnlySocketServer):
     def __init__(self, path: Path, handler: Handler) -> None:
-        self._path = path
         self._handler = handler
-        self._claim_path()
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old_umask = os.umask(0o177)
-        try:
-            self._sock.bind(str(path))
-        finally:
-            os.umask(old_umask)
-        os.chmod(path, 0o600)
-        self._sock.listen(8)
-        self._sock.settimeout(0.5)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="control", daemon=True)
+        _claim_path(path)
+        super().__init__(path, "control")
 
-    def _claim_path(self) -> None:
-        """Refuse to start beside a live agent; remove the socket a killed agent left behind."""
-        if not self._path.exists():
-            return
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            probe.connect(str(self._path))
-        except OSError:
-            self._path.unlink(missing_ok=True)
-            return
-        finally:
-            probe.close()
-        raise WorkprintError(f"a recorder is already running (control socket {self._path})")
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-        self._sock.close()
-        self._path.unlink(missing_ok=True)
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
+    def _accepted(self, conn: socket.socket) -> None:
+        with conn:
             try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn:
-                try:
-                    self._handle(conn)
-                except Exception:
-                    log.exception("control request failed")
+                self._handle(conn)
+            except Exception:
+                log.exception("control request failed")
 
     def _handle(self, conn: socket.socket) -> None:
         conn.settimeout(2)
-        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        _pid, uid, _gid = struct.unpack("3i", creds)
-        if uid != os.getuid():
+        if not peer_is_owner(conn):
             self._reply(conn, {"ok": False, "error": "permission denied"})
             return
         data = b""
@@ -102,3 +56,18 @@ class ControlServer:
     @staticmethod
     def _reply(conn: socket.socket, body: dict[str, Any]) -> None:
         conn.sendall(json.dumps(body).encode() + b"\n")
+
+
+def _claim_path(path: Path) -> None:
+    """Refuse to start beside a live agent; remove the socket a killed agent left behind."""
+    if not path.exists():
+        return
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        path.unlink(missing_ok=True)
+        return
+    finally:
+        probe.close()
+    raise WorkprintError(f"a recorder is already running (control socket {path})")

@@ -13,10 +13,8 @@ import contextlib
 import hmac
 import json
 import logging
-import os
 import secrets
 import socket
-import struct
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +26,7 @@ import msgspec
 from workprint.crypto.private_file import load_or_create_secret
 from workprint.errors import WorkprintError
 from workprint.events import WEB_EVENTS, Event
+from workprint.local_socket import OwnerOnlySocketServer, peer_is_owner
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +108,7 @@ def _parse_event(item: object, session: str, now_ms: float) -> Event:
     return event
 
 
-class BrowserEndpoint:
+class BrowserEndpoint(OwnerOnlySocketServer):
     """Serves the native host(s) on ``path``: ``on_events`` receives accepted events (from the
     connection's thread), ``handler`` answers every other op (state, pause, resume)."""
 
@@ -121,7 +120,6 @@ class BrowserEndpoint:
         on_events: EventSink,
         handler: Handler,
     ) -> None:
-        self._path = path
         self._secret = secret
         self._session = session
         self._on_events = on_events
@@ -129,39 +127,12 @@ class BrowserEndpoint:
         self.accepted = 0
         self.rejected: dict[str, int] = {}
         path.unlink(missing_ok=True)  # the control socket already proved no live agent owns it
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old_umask = os.umask(0o177)
-        try:
-            self._sock.bind(str(path))
-        finally:
-            os.umask(old_umask)
-        os.chmod(path, 0o600)
-        self._sock.listen(8)
-        self._sock.settimeout(0.5)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="browser", daemon=True)
+        super().__init__(path, "browser")
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-        self._sock.close()
-        self._path.unlink(missing_ok=True)
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(
-                target=self._connection, args=(conn,), name="browser-conn", daemon=True
-            ).start()
+    def _accepted(self, conn: socket.socket) -> None:
+        threading.Thread(
+            target=self._connection, args=(conn,), name="browser-conn", daemon=True
+        ).start()
 
     def _connection(self, conn: socket.socket) -> None:
         with conn:
@@ -173,8 +144,7 @@ class BrowserEndpoint:
                 log.exception("browser connection failed")
 
     def _talk(self, conn: socket.socket) -> None:
-        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        if struct.unpack("3i", creds)[1] != os.getuid():
+        if not peer_is_owner(conn):
             _reply(conn, {"ok": False, "error": "permission denied: another user"})
             return
         conn.settimeout(1.0)
