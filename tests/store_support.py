@@ -3,6 +3,7 @@ recognisable events (typed text, window titles, URLs) that byte scans can look f
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -21,6 +22,7 @@ from workprint.events import (
 )
 from workprint.events.columnar import events_to_table, table_to_events
 from workprint.store.embedded import EmbeddedStore
+from workprint.store.embedded.sqlite_database import SqliteDatabase
 from workprint.store.interface import ConsentRecord, Principal
 
 DAY_NS: Final = 86_400 * 10**9
@@ -119,3 +121,14 @@ def key_event(
     t: int, seq: int, *, cls: str = "letter", key: str | None = None, char: str | None = None
 ) -> KeyDown:
     return KeyDown(t=t, session=SESSION, seq=seq, cls=cls, key=key, char=char)  # type: ignore[arg-type]
+
+
+def metadata(store: EmbeddedStore) -> sqlite3.Connection:
+    """The embedded store's SQLite writer connection, for tests that inspect the metadata."""
+    return sqlite_database(store)._db()
+
+
+def sqlite_database(store: EmbeddedStore) -> SqliteDatabase:
+    database = store.database
+    assert isinstance(database, SqliteDatabase)
+    return database

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.store_support import T0, enrol, moves, open_store, read_all, table
+from tests.store_support import T0, enrol, metadata, moves, open_store, read_all, table
 from workprint.store.embedded import EmbeddedStore, autocompact
 
 
@@ -22,7 +22,7 @@ def wait_for(condition: object, timeout: float = 20.0) -> None:
 
 def files_of(store: EmbeddedStore, person_id: str) -> list[tuple[str, int]]:
     return (
-        store._db()
+        metadata(store)
         .execute("SELECT path, rows FROM files WHERE person_id = ? ORDER BY t_min", (person_id,))
         .fetchall()
     )
@@ -50,7 +50,7 @@ def test_small_files_are_merged_in_the_background_and_read_the_same(tmp_path: Pa
         assert read_all(store, ada.person_id) == sent
         assert sum(rows for _, rows in files_of(store, ada.person_id)) == 400
         assert len(files_of(store, bob.person_id)) == 1
-        referenced = {p for (p,) in store._db().execute("SELECT path FROM files")}
+        referenced = {p for (p,) in metadata(store).execute("SELECT path FROM files")}
         wait_for(lambda: event_files(store.root) == referenced)  # merged ones unlinked later
         assert store.compactor.merged >= 10
     with open_store(tmp_path) as store:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.store_support import enrol, master_path, open_store, read_all
+from tests.store_support import enrol, master_path, metadata, open_store, read_all
 from tests.store_writer import event
 
 WRITER = Path(__file__).with_name("store_writer.py")
@@ -75,7 +75,7 @@ def test_kill_9_during_ingest_keeps_every_acknowledged_batch(tmp_path: Path, siz
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     with open_store(tmp_path) as store:  # opening removes what a killed ingest left behind
         stored = read_all(store, subject.person_id)
-        referenced = {p for (p,) in store._db().execute("SELECT path FROM files")}
+        referenced = {p for (p,) in metadata(store).execute("SELECT path FROM files")}
         on_disk = {
             p.relative_to(store.root).as_posix()
             for p in (store.root / "events").rglob("*")

@@ -13,6 +13,7 @@ from tests.store_support import (
     T0,
     all_bytes,
     enrol,
+    metadata,
     moves,
     open_store,
     read_all,
@@ -103,7 +104,7 @@ def test_forget_destroys_key_rows_files_and_credentials(tmp_path: Path) -> None:
         with sqlite3.connect(root / "meta.db") as conn:
             keys = [bytes(k) for (k,) in conn.execute("SELECT wrapped FROM data_keys")]
         assert len(keys) == 1  # only the other person's key remains
-        other_key = store._keys.get(store._db(), stays.person_id)
+        other_key = store._keys.get(metadata(store), stays.person_id)
     blob = copied.read_bytes()[len(files.MAGIC) :]
     with pytest.raises(DecryptionError):
         open_sealed(other_key, blob, b"anything")

@@ -12,7 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.store_support import T0, enrol, moves, open_store, read_all, table
+from tests.store_support import (
+    T0,
+    enrol,
+    metadata,
+    moves,
+    open_store,
+    read_all,
+    sqlite_database,
+    table,
+)
 from workprint.events import Event, KeyDown
 from workprint.store.embedded import EmbeddedStore
 from workprint.store.embedded.group import GroupCommit
@@ -26,7 +35,7 @@ from workprint.store.interface import (
 
 
 def referenced_and_on_disk(store: EmbeddedStore) -> tuple[set[str], set[str]]:
-    referenced = {p for (p,) in store._db().execute("SELECT path FROM files")}
+    referenced = {p for (p,) in metadata(store).execute("SELECT path FROM files")}
     on_disk = {
         p.relative_to(store.root).as_posix()
         for p in (store.root / "events").rglob("*")
@@ -112,7 +121,7 @@ def held(store: EmbeddedStore) -> Iterator[Callable[[int], None]]:
     """Hold the store's write lock: ingest callers prepare, then queue while the committer is
     stuck on the lock with the first group. Yields ``wait_queued(n)``; releasing lets that group
     commit, then the next group takes every batch queued meanwhile."""
-    store._lock.acquire()
+    sqlite_database(store)._lock.acquire()
     group = store.group_commit
 
     def wait_queued(n: int) -> None:
@@ -124,7 +133,7 @@ def held(store: EmbeddedStore) -> Iterator[Callable[[int], None]]:
     try:
         yield wait_queued
     finally:
-        store._lock.release()
+        sqlite_database(store)._lock.release()
 
 
 def ingest_in_thread(

@@ -30,6 +30,11 @@ class StoreError(WorkprintError):
     """A request the store refuses or cannot carry out; the message is one line."""
 
 
+class StoreUnavailableError(StoreError):
+    """The metadata database or the object store cannot be reached right now (restarting,
+    network): nothing was changed, and the same call may be retried later."""
+
+
 class NotFoundError(StoreError):
     """An unknown person, device or entry."""
 

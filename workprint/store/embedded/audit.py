@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import sqlite3
 import time
 from typing import Final
 
 import msgspec
 
+from workprint.store.embedded.database import Conn
 from workprint.store.interface import AuditEntry, AuditVerdict
 
 _HEAD_PREFIX: Final = b"workprint audit head v1\x00"
@@ -46,7 +46,7 @@ def entry_mac(audit_key: bytes, entry_hash: str) -> bytes:
 
 
 def append(
-    conn: sqlite3.Connection,
+    conn: Conn,
     audit_key: bytes,
     actor: str,
     action: str,
@@ -91,7 +91,7 @@ def append(
     )
 
 
-def entries(conn: sqlite3.Connection) -> list[AuditEntry]:
+def entries(conn: Conn) -> list[AuditEntry]:
     rows = conn.execute(
         "SELECT id, t, actor, action, target, details, prev_hash, hash FROM audit ORDER BY id"
     ).fetchall()
@@ -110,7 +110,7 @@ def entries(conn: sqlite3.Connection) -> list[AuditEntry]:
     ]
 
 
-def verify(conn: sqlite3.Connection, audit_key: bytes) -> AuditVerdict:
+def verify(conn: Conn, audit_key: bytes) -> AuditVerdict:
     """Recompute the chain; the verdict names the first entry that was edited or removed."""
     prev_hash = "0" * 64
     expected = 1

@@ -18,20 +18,19 @@ if the process dies first, they are unreferenced debris the next open removes.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from pathlib import Path
 from typing import Final
 
 import pyarrow as pa
 
 from workprint.store.embedded import files
+from workprint.store.embedded.blobs import Blobs
+from workprint.store.embedded.database import Conn
 from workprint.store.embedded.keys import DataKeys
-from workprint.store.embedded.snapshot import Snapshots
 from workprint.store.interface import StoreError
 
 log = logging.getLogger(__name__)
@@ -60,16 +59,16 @@ class AutoCompactor:
 
     def __init__(
         self,
-        root: Path,
+        storage: Blobs,
         keys: DataKeys,
-        snapshots: Snapshots,
-        write: Callable[[], AbstractContextManager[sqlite3.Connection]],
+        snapshot: Callable[[], AbstractContextManager[Conn]],
+        write: Callable[[], AbstractContextManager[Conn]],
         ingest_busy: Callable[[], bool] = lambda: False,
     ) -> None:
-        self._root = root
+        self._storage = storage
         self._ingest_busy = ingest_busy
         self._keys = keys
-        self._snapshots = snapshots
+        self._snapshot = snapshot
         self._write = write
         self._cond = threading.Condition()
         self._added: dict[PersonDay, tuple[int, int]] = {}  # small files, rows since last merge
@@ -124,7 +123,7 @@ class AutoCompactor:
         with self._cond:
             doomed = [path for _, paths in self._graveyard for path in paths]
             self._graveyard.clear()
-        files.remove(self._root, doomed)
+        self._storage.remove(doomed)
 
     def _run(self) -> None:
         while True:
@@ -136,7 +135,7 @@ class AutoCompactor:
                     return
                 person_day = self._due.popleft() if self._due else None
                 expired = self._pop_expired()
-            files.remove(self._root, expired)
+            self._storage.remove(expired)
             if person_day is not None:
                 self._yield_to_ingest()
                 try:
@@ -165,26 +164,29 @@ class AutoCompactor:
 
     def compact(self, person: str, day: str) -> int:
         """Merge ``person``'s small files of ``day``; returns how many were merged."""
-        snap = self._snapshots.get()
-        rows = snap.execute(
-            "SELECT f.id, f.path, p.bucket FROM files f JOIN people p ON p.id = f.person_id"
-            " WHERE f.person_id = ? AND f.day = ? AND f.rows < ? AND p.erased_ns IS NULL"
-            " ORDER BY f.t_min LIMIT ?",
-            (person, day, SMALL_ROWS, MAX_FILES),
-        ).fetchall()
-        if len(rows) < 2:
-            return 0
-        bucket = rows[0][2]
+        with self._snapshot() as snap:
+            rows = snap.execute(
+                "SELECT f.id, f.path, p.bucket FROM files f JOIN people p ON p.id = f.person_id"
+                " WHERE f.person_id = ? AND f.day = ? AND f.rows < ? AND p.erased_ns IS NULL"
+                " ORDER BY f.t_min LIMIT ?",
+                (person, day, SMALL_ROWS, MAX_FILES),
+            ).fetchall()
+            if len(rows) < 2:
+                return 0
+            bucket = rows[0][2]
+            try:
+                key = self._keys.get(snap, person)
+            except StoreError:
+                return 0  # erased meanwhile
         try:
-            key = self._keys.get(snap, person)
-            tables = [files.read_sealed(self._root, key, path) for _, path, _ in rows]
+            tables = [files.read_sealed(self._storage, key, path) for _, path, _ in rows]
         except (FileNotFoundError, StoreError):
             return 0  # erased, or retention or another compaction got there first
         merged = pa.concat_tables(tables).sort_by(_ORDER).combine_chunks()
         file_id = files.new_file_id()
         rel = files.relative_path(day, bucket, file_id)
         blob = files.seal_table(key, merged, day=day, bucket=bucket, file_id=file_id)
-        files.write_blob(self._root, rel, blob)
+        self._storage.write(rel, blob)
         ids = [file_id for file_id, _, _ in rows]
         marks = ", ".join("?" * len(ids))
         t = merged.column("t")
@@ -215,10 +217,10 @@ class AutoCompactor:
                     ),
                 )
         except _Stale:
-            files.remove(self._root, [rel])
+            self._storage.remove([rel])
             return 0
         except BaseException:
-            files.remove(self._root, [rel])
+            self._storage.remove([rel])
             raise
         with self._cond:
             self._graveyard.append((time.monotonic() + GRACE_S, [path for _, path, _ in rows]))

@@ -13,18 +13,18 @@ inserted with a few multi-row statements, and the caller commits once: one fsync
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
 
 from workprint.store.embedded import consent_gate, seqset
+from workprint.store.embedded.blobs import Blobs
 from workprint.store.embedded.consent_store import history
+from workprint.store.embedded.database import Conn
 from workprint.store.embedded.ingest import (
     ConsentVersion,
     Prepared,
@@ -48,9 +48,7 @@ class GroupOutcome:
     # (person, day) → (files, rows) added: what auto-compaction watches
 
 
-def commit_group(
-    conn: sqlite3.Connection, root: Path, items: list[Prepared], out: GroupOutcome
-) -> None:
+def commit_group(conn: Conn, storage: Blobs, items: list[Prepared], out: GroupOutcome) -> None:
     """Check, record and account for every batch of the group into ``out``; the caller
     commits (and, should that fail, removes ``out.written`` with the prepared files)."""
     persons = sorted({item.person for item in items})
@@ -101,7 +99,7 @@ def commit_group(
             if not np.array_equal(stored, item.stored):  # rare: rewrite what gets stored
                 table = item.table.filter(pa.array(stored))
                 parts, blobs = seal_parts(item.key, item.bucket, table)
-                write_files(root, parts, blobs)
+                write_files(storage, parts, blobs)
                 out.written.extend(part.rel for part in parts)
                 out.unlink.extend(item.paths)
         except Exception as exc:  # this batch only; the others of the group go on
@@ -161,7 +159,7 @@ def _placeholders(width: int, count: int) -> str:
     return ", ".join([row] * count)
 
 
-def _insert(conn: sqlite3.Connection, into: str, rows: list[tuple[Any, ...]]) -> None:
+def _insert(conn: Conn, into: str, rows: list[tuple[Any, ...]]) -> None:
     """Many rows in few statements (each statement is one round trip through the GIL)."""
     if not rows:
         return
@@ -172,7 +170,7 @@ def _insert(conn: sqlite3.Connection, into: str, rows: list[tuple[Any, ...]]) ->
 
 
 def _select_in(
-    conn: sqlite3.Connection, columns: str, table: str, key: str, values: Sequence[Any]
+    conn: Conn, columns: str, table: str, key: str, values: Sequence[Any]
 ) -> list[tuple[Any, ...]]:
     out: list[tuple[Any, ...]] = []
     for chunk in _chunks(values, 1):
@@ -182,7 +180,7 @@ def _select_in(
     return out
 
 
-def _seen_batches(conn: sqlite3.Connection, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+def _seen_batches(conn: Conn, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
     seen: set[tuple[str, str]] = set()
     pairs = sorted(keys)
     for chunk in _chunks(pairs, 2):
@@ -194,7 +192,7 @@ def _seen_batches(conn: sqlite3.Connection, keys: set[tuple[str, str]]) -> set[t
     return seen
 
 
-def _consent_versions(conn: sqlite3.Connection, persons: list[str]) -> dict[str, ConsentVersion]:
+def _consent_versions(conn: Conn, persons: list[str]) -> dict[str, ConsentVersion]:
     versions: dict[str, ConsentVersion] = dict.fromkeys(persons, (0, 0))
     for chunk in _chunks(persons, 1):
         sql = (
@@ -206,7 +204,7 @@ def _consent_versions(conn: sqlite3.Connection, persons: list[str]) -> dict[str,
     return versions
 
 
-def _intervals(conn: sqlite3.Connection, items: list[Prepared]) -> dict[str, list[Interval]]:
+def _intervals(conn: Conn, items: list[Prepared]) -> dict[str, list[Interval]]:
     """Per device, its stored intervals overlapping or touching the seqs its batches span."""
     spans: dict[str, tuple[int, int]] = {}
     for item in items:
@@ -228,7 +226,7 @@ def _intervals(conn: sqlite3.Connection, items: list[Prepared]) -> dict[str, lis
 
 
 def _replace_intervals(
-    conn: sqlite3.Connection,
+    conn: Conn,
     original: dict[str, list[Interval]],
     current: dict[str, list[Interval]],
 ) -> None:

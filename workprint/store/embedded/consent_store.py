@@ -7,18 +7,18 @@ that order). Records are kept until the person is erased.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import msgspec
 
 from workprint.events import SCOPES
+from workprint.store.embedded.database import Conn
 from workprint.store.interface import ConsentRecord, StoreError
 
 _scopes_decoder = msgspec.json.Decoder(tuple[str, ...])
 
 
-def record(conn: sqlite3.Connection, person_id: str, entry: ConsentRecord) -> None:
+def record(conn: Conn, person_id: str, entry: ConsentRecord) -> None:
     unknown = [s for s in entry.scopes if s not in SCOPES]
     if unknown:
         raise StoreError(f"unknown consent scope(s): {', '.join(unknown)}")
@@ -40,7 +40,7 @@ def record(conn: sqlite3.Connection, person_id: str, entry: ConsentRecord) -> No
     )
 
 
-def history(conn: sqlite3.Connection, person_id: str) -> list[ConsentRecord]:
+def history(conn: Conn, person_id: str) -> list[ConsentRecord]:
     rows = conn.execute(
         "SELECT t, action, scopes, policy_version FROM consents WHERE person_id = ? ORDER BY t, id",
         (person_id,),

@@ -23,7 +23,7 @@ import secrets
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -31,6 +31,9 @@ import pyarrow.parquet as pq
 from workprint.crypto.aead import open_sealed, seal
 from workprint.events.columnar import EVENT_SCHEMA
 from workprint.store.interface import StoreError
+
+if TYPE_CHECKING:
+    from workprint.store.embedded.blobs import Blobs
 
 log = logging.getLogger(__name__)
 
@@ -110,12 +113,12 @@ def seal_table(key: bytes, table: pa.Table, *, day: str, bucket: str, file_id: s
 
 
 def write_sealed(
-    root: Path, key: bytes, table: pa.Table, *, day: str, bucket: str, file_id: str
+    storage: Blobs, key: bytes, table: pa.Table, *, day: str, bucket: str, file_id: str
 ) -> tuple[str, int]:
     """Write ``table`` as a new sealed file, durably; returns (relative path, bytes written)."""
     rel = relative_path(day, bucket, file_id)
     blob = seal_table(key, table, day=day, bucket=bucket, file_id=file_id)
-    write_blob(root, rel, blob)
+    storage.write(rel, blob)
     return rel, len(blob)
 
 
@@ -141,10 +144,10 @@ def write_blob(root: Path, rel: str, blob: bytes) -> None:
         raise
 
 
-def read_sealed(root: Path, key: bytes, rel: str) -> pa.Table:
+def read_sealed(storage: Blobs, key: bytes, rel: str) -> pa.Table:
     """Open and decode a sealed file named by its relative path."""
     day, bucket, file_id = parse_relative(rel)
-    data = (root / rel).read_bytes()
+    data = storage.read(rel)
     if not data.startswith(MAGIC):
         raise StoreError(f"event file {rel} is not a sealed workprint event file")
     return decode(open_sealed(key, data[len(MAGIC) :], _aad(day, bucket, file_id)))

@@ -12,10 +12,10 @@ import base64
 import hashlib
 import hmac
 import secrets
-import sqlite3
 import time
 from typing import Final
 
+from workprint.store.embedded.database import Conn
 from workprint.store.interface import (
     ROLES,
     CredentialError,
@@ -73,7 +73,7 @@ def check_role(role: str) -> Role:
     return role
 
 
-def insert_person(conn: sqlite3.Connection, name: str, role: Role) -> Person:
+def insert_person(conn: Conn, name: str, role: Role) -> Person:
     person = Person(
         id=new_id("p"),
         name=check_name(name, "a name"),
@@ -87,14 +87,14 @@ def insert_person(conn: sqlite3.Connection, name: str, role: Role) -> Person:
     return person
 
 
-def get_person(conn: sqlite3.Connection, person_id: str) -> Person | None:
+def get_person(conn: Conn, person_id: str) -> Person | None:
     row = conn.execute(
         "SELECT id, name, role, created_ns, erased_ns FROM people WHERE id = ?", (person_id,)
     ).fetchone()
     return None if row is None else _person(row)
 
 
-def require_person(conn: sqlite3.Connection, person_id: str, *, live: bool = True) -> Person:
+def require_person(conn: Conn, person_id: str, *, live: bool = True) -> Person:
     person = get_person(conn, person_id)
     if person is None:
         raise NotFoundError(f"no person {person_id}")
@@ -103,7 +103,7 @@ def require_person(conn: sqlite3.Connection, person_id: str, *, live: bool = Tru
     return person
 
 
-def list_people(conn: sqlite3.Connection) -> list[Person]:
+def list_people(conn: Conn) -> list[Person]:
     rows = conn.execute(
         "SELECT id, name, role, created_ns, erased_ns FROM people ORDER BY created_ns, id"
     ).fetchall()
@@ -116,14 +116,14 @@ def _person(row: tuple[str, str, str, int, int | None]) -> Person:
     )
 
 
-def set_role(conn: sqlite3.Connection, person_id: str, role: Role) -> tuple[Person, Role]:
+def set_role(conn: Conn, person_id: str, role: Role) -> tuple[Person, Role]:
     """Returns the updated person and the role they had before."""
     before = require_person(conn, person_id)
     conn.execute("UPDATE people SET role = ? WHERE id = ?", (check_role(role), person_id))
     return require_person(conn, person_id), before.role
 
 
-def create_code(conn: sqlite3.Connection, person_id: str, ttl_s: float) -> str:
+def create_code(conn: Conn, person_id: str, ttl_s: float) -> str:
     require_person(conn, person_id)
     if not ttl_s > 0:
         raise StoreError("an enrollment code must live for a positive time")
@@ -138,7 +138,7 @@ def create_code(conn: sqlite3.Connection, person_id: str, ttl_s: float) -> str:
     return code
 
 
-def redeem_code(conn: sqlite3.Connection, code: str, device_name: str) -> Enrollment:
+def redeem_code(conn: Conn, code: str, device_name: str) -> Enrollment:
     name = check_name(device_name, "a device name")
     row = conn.execute(
         "DELETE FROM enrollment_codes WHERE hash = ? RETURNING person_id, expires_ns",
@@ -160,7 +160,7 @@ def redeem_code(conn: sqlite3.Connection, code: str, device_name: str) -> Enroll
     return Enrollment(device_id=device.id, person_id=person_id, token=token)
 
 
-def create_api_token(conn: sqlite3.Connection, person_id: str) -> str:
+def create_api_token(conn: Conn, person_id: str) -> str:
     require_person(conn, person_id)
     token = new_token(API_TOKEN_PREFIX)
     _insert_credential(conn, token, "api", person_id, None)
@@ -168,7 +168,7 @@ def create_api_token(conn: sqlite3.Connection, person_id: str) -> str:
 
 
 def _insert_credential(
-    conn: sqlite3.Connection, token: str, kind: str, person_id: str, device_id: str | None
+    conn: Conn, token: str, kind: str, person_id: str, device_id: str | None
 ) -> None:
     conn.execute(
         "INSERT INTO credentials (hash, kind, person_id, device_id, created_ns)"
@@ -177,7 +177,7 @@ def _insert_credential(
     )
 
 
-def authenticate(conn: sqlite3.Connection, token: str) -> Principal | None:
+def authenticate(conn: Conn, token: str) -> Principal | None:
     if not isinstance(token, str) or not 8 <= len(token) <= 256:
         return None
     digest = token_hash(token)
@@ -195,17 +195,17 @@ def authenticate(conn: sqlite3.Connection, token: str) -> Principal | None:
     return Principal(person_id=person_id, role=check_role(role), device_id=device_id)
 
 
-def revoke_api_tokens(conn: sqlite3.Connection, person_id: str) -> int:
+def revoke_api_tokens(conn: Conn, person_id: str) -> int:
     """Delete every personal API token of the person (device credentials are kept): the next
     request with one of them finds no hash and is refused. Returns how many there were."""
     require_person(conn, person_id, live=False)
     cursor = conn.execute(
         "DELETE FROM credentials WHERE person_id = ? AND kind = 'api'", (person_id,)
     )
-    return cursor.rowcount
+    return int(cursor.rowcount)
 
 
-def revoke_device(conn: sqlite3.Connection, device_id: str) -> Device:
+def revoke_device(conn: Conn, device_id: str) -> Device:
     row = conn.execute("SELECT id FROM devices WHERE id = ?", (device_id,)).fetchone()
     if row is None:
         raise NotFoundError(f"no device {device_id}")
@@ -218,7 +218,7 @@ def revoke_device(conn: sqlite3.Connection, device_id: str) -> Device:
 
 
 def list_devices(
-    conn: sqlite3.Connection, person_id: str | None = None, *, device_id: str | None = None
+    conn: Conn, person_id: str | None = None, *, device_id: str | None = None
 ) -> list[Device]:
     query = "SELECT id, person_id, name, created_ns, revoked_ns FROM devices"
     args: tuple[str, ...] = ()

@@ -12,11 +12,9 @@ outcome changed. Files written here that never get committed are debris (``files
 from __future__ import annotations
 
 import itertools
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Final
 
 import msgspec
@@ -25,7 +23,9 @@ import pyarrow as pa
 
 from workprint.crypto.aead import seal
 from workprint.store.embedded import consent_gate, files, seqset
+from workprint.store.embedded.blobs import Blobs
 from workprint.store.embedded.consent_store import history
+from workprint.store.embedded.database import Conn
 from workprint.store.embedded.keys import DataKeys
 from workprint.store.embedded.seqset import Mask, Seqs
 from workprint.store.embedded.validate import conform, invalid_rows, type_masks
@@ -95,6 +95,7 @@ class Prepared:
     parts: list[Part]
     blobs: list[bytes]  # the sealed files of ``parts``, until ``write_files`` wrote them
     bad: list[tuple[str, str, str, int, int, bytes]]  # bad_rows rows, sealed
+    written: bool = False  # ``blobs`` already written (object storage: before the commit)
 
     @property
     def person(self) -> str:
@@ -140,9 +141,7 @@ class ConsentCache:
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[ConsentVersion, Intervals]] = {}
 
-    def intervals(
-        self, conn: sqlite3.Connection, person: str, version: ConsentVersion
-    ) -> Intervals:
+    def intervals(self, conn: Conn, person: str, version: ConsentVersion) -> Intervals:
         with self._lock:
             cached = self._cache.get(person)
         if cached is not None and cached[0] == version:
@@ -154,8 +153,8 @@ class ConsentCache:
 
 
 def prepare(
-    snap: sqlite3.Connection,
-    root: Path,
+    snap: Conn,
+    storage: Blobs,
     keys: DataKeys,
     consents: ConsentCache,
     principal: Principal,
@@ -265,15 +264,15 @@ def _in_order(table: pa.Table) -> bool:
     return bool(((dt > 0) | ((dt == 0) & (ds >= 0))).all())
 
 
-def write_files(root: Path, parts: list[Part], blobs: list[bytes]) -> None:
+def write_files(storage: Blobs, parts: list[Part], blobs: list[bytes]) -> None:
     """Write sealed files durably; all or none (a failure removes those written)."""
     done: list[str] = []
     try:
         for part, blob in zip(parts, blobs, strict=True):
-            files.write_blob(root, part.rel, blob)
+            storage.write(part.rel, blob)
             done.append(part.rel)
     except BaseException:
-        files.remove(root, done)
+        storage.remove(done)
         raise
 
 

@@ -11,22 +11,20 @@ files the groups add (``autocompact``).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Final
 
 import pyarrow as pa
 
-from workprint.store.embedded import files
 from workprint.store.embedded.autocompact import AutoCompactor
+from workprint.store.embedded.blobs import Blobs
 from workprint.store.embedded.commit import GroupOutcome, commit_group
+from workprint.store.embedded.database import Conn
 from workprint.store.embedded.group import GroupCommit
 from workprint.store.embedded.ingest import ConsentCache, Prepared, prepare, write_files
 from workprint.store.embedded.keys import DataKeys
-from workprint.store.embedded.snapshot import Snapshots
 from workprint.store.interface import BadRow, IngestResult, Principal, StoreError
 
 MAX_GROUP_BATCHES: Final = 256  # batches committed together, at most
@@ -38,35 +36,42 @@ class Intake:
 
     def __init__(
         self,
-        root: Path,
+        storage: Blobs,
         keys: DataKeys,
-        snapshots: Snapshots,
-        write: Callable[[], AbstractContextManager[sqlite3.Connection]],
+        snapshot: Callable[[], AbstractContextManager[Conn]],
+        write: Callable[[], AbstractContextManager[Conn]],
+        *,
+        early: bool = False,
     ) -> None:
-        self._root = root
+        self._storage = storage
+        self._early = early
         self._keys = keys
         self._write = write
         self._consents = ConsentCache()
         self.group_commit: GroupCommit[Prepared, IngestResult] = GroupCommit(
             self._commit_group, max_items=MAX_GROUP_BATCHES, max_weight=MAX_GROUP_EVENTS
         )
-        self.compactor = AutoCompactor(root, keys, snapshots, write, self._ingest_busy)
+        self.compactor = AutoCompactor(storage, keys, snapshot, write, self._ingest_busy)
 
     def submit(
         self,
-        snap: sqlite3.Connection,
+        snap: Conn,
         principal: Principal,
         batch_id: str,
         events: pa.Table,
         bad_rows: list[BadRow],
     ) -> Future[IngestResult]:
         prepared = prepare(
-            snap, self._root, self._keys, self._consents, principal, batch_id, events, bad_rows
+            snap, self._storage, self._keys, self._consents, principal, batch_id, events, bad_rows
         )
         if isinstance(prepared, IngestResult):  # a replay: nothing to write
             done: Future[IngestResult] = Future()
             done.set_result(prepared)
             return done
+        if self._early:  # in this (the request's) thread, so many uploads run at once
+            write_files(self._storage, prepared.parts, prepared.blobs)
+            prepared.blobs = []
+            prepared.written = True
         return self.group_commit.submit(prepared, weight=max(1, prepared.sent))
 
     def _commit_group(self, items: list[Prepared]) -> list[IngestResult | BaseException]:
@@ -81,17 +86,18 @@ class Intake:
             with self._write() as conn:
                 for i, item in enumerate(items):
                     try:
-                        write_files(self._root, item.parts, item.blobs)
+                        if not item.written:
+                            write_files(self._storage, item.parts, item.blobs)
                         ready.append(i)
                     except Exception as exc:
                         outcomes[i] = exc
                     item.blobs = []
-                commit_group(conn, self._root, [items[i] for i in ready], outcome)
+                commit_group(conn, self._storage, [items[i] for i in ready], outcome)
         except BaseException:  # nothing committed: no file of the group is referenced
             paths = [path for i in ready for path in items[i].paths]
-            files.remove(self._root, paths + outcome.written)
+            self._storage.remove(paths + outcome.written)
             raise
-        files.remove(self._root, outcome.unlink)
+        self._storage.remove(outcome.unlink)
         self.compactor.note(outcome.touched)
         for i, result in zip(ready, outcome.results, strict=True):
             outcomes[i] = result

@@ -7,12 +7,12 @@ by another process is not used from a stale cache.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from typing import Final
 
 from workprint.crypto.envelope import MasterKey, new_data_key
+from workprint.store.embedded.database import Conn
 from workprint.store.interface import CredentialError
 
 _AAD_PREFIX: Final = b"person data key\x00"
@@ -30,14 +30,14 @@ class DataKeys:
         self._cache: dict[str, tuple[bytes, bytes]] = {}  # person → (wrapped, key)
         self._lock = threading.Lock()
 
-    def create(self, conn: sqlite3.Connection, person_id: str) -> None:
+    def create(self, conn: Conn, person_id: str) -> None:
         wrapped = self._master.wrap(new_data_key(), _aad(person_id))
         conn.execute(
             "INSERT INTO data_keys (person_id, wrapped, created_ns) VALUES (?, ?, ?)",
             (person_id, wrapped, time.time_ns()),
         )
 
-    def get(self, conn: sqlite3.Connection, person_id: str) -> bytes:
+    def get(self, conn: Conn, person_id: str) -> bytes:
         """The person's data key; ``CredentialError`` if it was destroyed (erased person)."""
         row = conn.execute(
             "SELECT wrapped FROM data_keys WHERE person_id = ?", (person_id,)
@@ -60,13 +60,13 @@ class DataKeys:
             self._cache[person_id] = (wrapped, key)
         return key
 
-    def wrapped(self, conn: sqlite3.Connection, person_id: str) -> bytes | None:
+    def wrapped(self, conn: Conn, person_id: str) -> bytes | None:
         row = conn.execute(
             "SELECT wrapped FROM data_keys WHERE person_id = ?", (person_id,)
         ).fetchone()
         return None if row is None else bytes(row[0])
 
-    def destroy(self, conn: sqlite3.Connection, person_id: str) -> bool:
+    def destroy(self, conn: Conn, person_id: str) -> bool:
         """Overwrite and delete the wrapped key (inside the caller's transaction)."""
         conn.execute(
             "UPDATE data_keys SET wrapped = zeroblob(length(wrapped)) WHERE person_id = ?",

@@ -7,15 +7,15 @@ pointing at missing files.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from workprint.store.embedded import files
+from workprint.store.embedded.blobs import Blobs
+from workprint.store.embedded.database import Conn
 from workprint.store.embedded.identity import require_person
 from workprint.store.embedded.ingest import Written
 from workprint.store.embedded.keys import DataKeys
@@ -39,7 +39,7 @@ class Outcome:
         return f"events_deleted={self.events_deleted} files_rewritten={self.files_rewritten}"
 
 
-def erase(conn: sqlite3.Connection, keys: DataKeys, person_id: str) -> Outcome:
+def erase(conn: Conn, keys: DataKeys, person_id: str) -> Outcome:
     """Delete everything of a person but the fact of their erasure, and destroy their key."""
     require_person(conn, person_id, live=False)
     now = time.time_ns()
@@ -71,9 +71,7 @@ def erase(conn: sqlite3.Connection, keys: DataKeys, person_id: str) -> Outcome:
     return out
 
 
-def retain(
-    conn: sqlite3.Connection, root: Path, keys: DataKeys, cutoff_ns: int, written: Written
-) -> Outcome:
+def retain(conn: Conn, storage: Blobs, keys: DataKeys, cutoff_ns: int, written: Written) -> Outcome:
     """Drop events with t < cutoff: whole files when all older, else rewrite the file."""
     out = Outcome()
     rows = conn.execute(
@@ -88,19 +86,17 @@ def retain(
             out.events_deleted += n_rows
             continue
         key = keys.get(conn, person_id)
-        table = files.read_sealed(root, key, path)
+        table = files.read_sealed(storage, key, path)
         kept = table.filter(pc.greater_equal(table.column("t"), cutoff_ns))
         out.events_deleted += n_rows - kept.num_rows
         out.files_rewritten += 1
-        _insert(conn, root, key, person_id, buckets[person_id], day, kept, written)
+        _insert(conn, storage, key, person_id, buckets[person_id], day, kept, written)
     conn.execute("DELETE FROM bad_rows WHERE received_ns < ?", (cutoff_ns,))
     conn.execute("DELETE FROM batches WHERE received_ns < ?", (cutoff_ns,))
     return out
 
 
-def compact(
-    conn: sqlite3.Connection, root: Path, keys: DataKeys, day: str, written: Written
-) -> Outcome:
+def compact(conn: Conn, storage: Blobs, keys: DataKeys, day: str, written: Written) -> Outcome:
     """Merge each person's files of ``day`` into one sorted file."""
     out = Outcome()
     rows = conn.execute(
@@ -115,18 +111,18 @@ def compact(
         if len(parts) < 2:
             continue
         key = keys.get(conn, person_id)
-        tables = [files.read_sealed(root, key, path) for _, path in parts]
+        tables = [files.read_sealed(storage, key, path) for _, path in parts]
         merged = pa.concat_tables(tables).sort_by([("t", "ascending"), ("seq", "ascending")])
         conn.executemany("DELETE FROM files WHERE id = ?", [(file_id,) for file_id, _ in parts])
         out.unlink.extend(path for _, path in parts)
         out.files_rewritten += len(parts)
-        _insert(conn, root, key, person_id, bucket, day, merged.combine_chunks(), written)
+        _insert(conn, storage, key, person_id, bucket, day, merged.combine_chunks(), written)
     return out
 
 
 def _insert(
-    conn: sqlite3.Connection,
-    root: Path,
+    conn: Conn,
+    storage: Blobs,
     key: bytes,
     person_id: str,
     bucket: str,
@@ -137,7 +133,7 @@ def _insert(
     if table.num_rows == 0:
         return
     file_id = files.new_file_id()
-    rel, size = files.write_sealed(root, key, table, day=day, bucket=bucket, file_id=file_id)
+    rel, size = files.write_sealed(storage, key, table, day=day, bucket=bucket, file_id=file_id)
     written.paths.append(rel)
     t = table.column("t")
     conn.execute(

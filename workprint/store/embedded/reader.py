@@ -8,9 +8,7 @@ meanwhile by retention or compaction is reported, never silently skipped.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Final, NamedTuple
 
 import msgspec
@@ -19,6 +17,8 @@ import pyarrow.compute as pc
 
 from workprint.crypto.aead import open_sealed
 from workprint.store.embedded import files
+from workprint.store.embedded.blobs import Blobs
+from workprint.store.embedded.database import Conn
 from workprint.store.embedded.ingest import bad_row_aad
 from workprint.store.interface import BadRow, StoreError
 
@@ -34,7 +34,7 @@ class FileRef(NamedTuple):
 
 
 def file_refs(
-    conn: sqlite3.Connection, person_id: str, start_ns: int | None, end_ns: int | None
+    conn: Conn, person_id: str, start_ns: int | None, end_ns: int | None
 ) -> list[FileRef]:
     """The committed files of a person that may hold events in [start, end)."""
     return [
@@ -62,7 +62,7 @@ def clusters(refs: list[FileRef]) -> list[list[FileRef]]:
 
 
 def iter_tables(
-    root: Path,
+    storage: Blobs,
     key: bytes,
     refs: list[FileRef],
     start_ns: int | None,
@@ -70,7 +70,7 @@ def iter_tables(
 ) -> Iterator[pa.Table]:
     """Decrypted tables of at most ``MAX_ROWS`` rows, in (t, seq) order, within [start, end)."""
     for group in clusters(refs):
-        parts = [_read(root, key, ref) for ref in group]
+        parts = [_read(storage, key, ref) for ref in group]
         table = parts[0] if len(parts) == 1 else pa.concat_tables(parts).sort_by(_ORDER)
         inside_start = start_ns is None or min(r.t_min for r in group) >= start_ns
         inside_end = end_ns is None or max(r.t_max for r in group) < end_ns
@@ -80,9 +80,9 @@ def iter_tables(
             yield table.slice(offset, MAX_ROWS)
 
 
-def _read(root: Path, key: bytes, ref: FileRef) -> pa.Table:
+def _read(storage: Blobs, key: bytes, ref: FileRef) -> pa.Table:
     try:
-        return files.read_sealed(root, key, ref.path)
+        return files.read_sealed(storage, key, ref.path)
     except FileNotFoundError:
         raise StoreError(
             f"event file {ref.path} was removed during the read (retention, compaction or "

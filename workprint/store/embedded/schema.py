@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Final
 
 from workprint.crypto.envelope import MasterKey, MasterKeyError, new_data_key
+from workprint.store.embedded.database import Conn
 from workprint.store.interface import StoreError
 
 SCHEMA: Final = 1
@@ -211,13 +212,19 @@ def _prepare(conn: sqlite3.Connection, path: Path, master: MasterKey) -> bytes:
 
 
 def _initialise(conn: sqlite3.Connection, master: MasterKey) -> None:
-    from workprint.store.embedded.audit import head_mac
-
     for statement in DDL.split(";"):
         if statement.strip():
             conn.execute(statement)
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     conn.execute(f"PRAGMA user_version = {SCHEMA}")
+    insert_meta(conn, master)
+
+
+def insert_meta(conn: Conn, master: MasterKey) -> None:
+    """The store's one meta row: proof of the master key and the wrapped audit key. Portable
+    SQL: the PostgreSQL backend runs it after its migrations."""
+    from workprint.store.embedded.audit import head_mac
+
     audit_key = new_data_key()
     conn.execute(
         "INSERT INTO meta (id, schema, created_ns, master_check, audit_key, audit_head_id,"
@@ -235,21 +242,24 @@ def _initialise(conn: sqlite3.Connection, master: MasterKey) -> None:
 
 def _verify(conn: sqlite3.Connection, path: Path, master: MasterKey) -> bytes:
     try:
-        row = conn.execute(
-            "SELECT schema, master_check, audit_key FROM meta WHERE id = 1"
-        ).fetchone()
+        return verify_meta(conn, str(path), master)
     except sqlite3.OperationalError:
-        row = None
+        raise StoreError(f"{path} is not a workprint store (no meta record)") from None
+
+
+def verify_meta(conn: Conn, where: str, master: MasterKey) -> bytes:
+    """Check the schema version and that ``master`` is the store's key; returns the audit key."""
+    row = conn.execute("SELECT schema, master_check, audit_key FROM meta WHERE id = 1").fetchone()
     if row is None:
-        raise StoreError(f"{path} is not a workprint store (no meta record)")
+        raise StoreError(f"{where} is not a workprint store (no meta record)")
     schema, check, wrapped_audit_key = row
     if not isinstance(schema, int) or schema > SCHEMA:
-        raise StoreError(f"store {path} has schema {schema}; this workprint reads up to {SCHEMA}")
+        raise StoreError(f"store {where} has schema {schema}; this workprint reads up to {SCHEMA}")
     try:
         master.unwrap(bytes(check), MASTER_CHECK_AAD)
         return master.unwrap(bytes(wrapped_audit_key), AUDIT_KEY_AAD)
     except MasterKeyError:
-        raise StoreError(f"store {path.parent} was created with a different master key") from None
+        raise StoreError(f"store {where} was created with a different master key") from None
 
 
 def tighten_permissions(path: Path) -> None:

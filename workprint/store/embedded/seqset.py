@@ -7,16 +7,16 @@ just the intervals that overlap (or touch) the batch's seq span.
 
 from __future__ import annotations
 
-import sqlite3
-
 import numpy as np
 import numpy.typing as npt
+
+from workprint.store.embedded.database import Conn
 
 Seqs = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 
 
-def nearby(conn: sqlite3.Connection, source: str, lo: int, hi: int) -> list[tuple[int, int]]:
+def nearby(conn: Conn, source: str, lo: int, hi: int) -> list[tuple[int, int]]:
     """Stored intervals of ``source`` overlapping or adjacent to ``[lo, hi]``, sorted."""
     rows = conn.execute(
         "SELECT lo, hi FROM seq_ranges WHERE source = ? AND hi >= ? AND lo <= ? ORDER BY lo",
@@ -68,7 +68,7 @@ def merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def add(conn: sqlite3.Connection, source: str, existing: list[tuple[int, int]], new: Seqs) -> None:
+def add(conn: Conn, source: str, existing: list[tuple[int, int]], new: Seqs) -> None:
     """Record ``new`` seqs as stored; ``existing`` must be ``nearby`` for their whole span."""
     fresh = runs(new)
     if not fresh:

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sqlite3
-from pathlib import Path
-
 import msgspec
 
-from workprint.store.embedded.schema import DB_NAME, SIDE_FILES
+from workprint.store.embedded.database import Conn
 
 
 class StoreStats(msgspec.Struct, frozen=True, kw_only=True):
@@ -25,15 +20,11 @@ class StoreStats(msgspec.Struct, frozen=True, kw_only=True):
     bad_rows: int
 
 
-def collect_stats(conn: sqlite3.Connection, root: Path) -> StoreStats:
+def collect_stats(conn: Conn, metadata_bytes: int) -> StoreStats:
     def one(sql: str) -> int:
         value = conn.execute(sql).fetchone()[0]
         return int(value or 0)
 
-    metadata = 0
-    for suffix in ("", *SIDE_FILES):
-        with contextlib.suppress(FileNotFoundError):
-            metadata += os.stat(root / f"{DB_NAME}{suffix}").st_size
     return StoreStats(
         people=one("SELECT count(*) FROM people"),
         erased=one("SELECT count(*) FROM people WHERE erased_ns IS NOT NULL"),
@@ -41,7 +32,7 @@ def collect_stats(conn: sqlite3.Connection, root: Path) -> StoreStats:
         files=one("SELECT count(*) FROM files"),
         events=one("SELECT sum(rows) FROM files"),
         event_bytes=one("SELECT sum(bytes) FROM files"),
-        metadata_bytes=metadata,
+        metadata_bytes=metadata_bytes,
         batches=one("SELECT count(*) FROM batches"),
         rejected_consent=one("SELECT sum(rejected_consent) FROM batches"),
         bad_rows=one("SELECT count(*) FROM bad_rows"),

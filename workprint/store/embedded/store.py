@@ -1,23 +1,21 @@
-"""``EmbeddedStore``: the ``Store`` interface over one directory (SQLite metadata + sealed
-Parquet event files). docs/store.md describes the layout and the guarantees.
+"""``EmbeddedStore``: the ``Store`` interface over a metadata ``Database`` and event-file
+``Blobs``. docs/store.md describes the layout and the guarantees.
 
-One SQLite connection writes for the process, guarded by a lock; every write is one ``BEGIN
-IMMEDIATE`` transaction, so concurrent processes on the same directory (the collector and an
-admin command) serialise on SQLite's own lock. Hot reads (authentication, the checks before a
-batch is committed) use per-thread read-only connections that never wait for the writer.
-Concurrent ``ingest`` calls share their commit (``group.py``): each caller validates and writes
-its batch's files in its own thread, then one transaction — one fsync — commits them all.
+The embedded default is one directory: SQLite metadata (``SqliteDatabase``) and sealed Parquet
+files (``LocalBlobs``). The same engine runs on the shared backend — PostgreSQL metadata and
+event files in an S3 bucket (``workprint.store.backends``) — which several collector processes
+and hosts use at once. Every write is one transaction serialised against every other writer;
+concurrent ``ingest`` calls share their commit (``group.py``): each caller validates and seals
+its batch in its own thread, then one transaction — one fsync — commits them all.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
@@ -26,17 +24,13 @@ import pyarrow as pa
 
 from workprint.crypto.envelope import FileMasterKey, MasterKey
 from workprint.store.embedded import audit, consent_store, files, identity, maintenance, reader
+from workprint.store.embedded.blobs import Blobs, LocalBlobs
+from workprint.store.embedded.database import Conn, Database
 from workprint.store.embedded.ingest import Written
 from workprint.store.embedded.intake import Intake
 from workprint.store.embedded.keys import DataKeys
-from workprint.store.embedded.schema import (
-    DB_NAME,
-    connect,
-    scrub,
-    sqlite_errors,
-    tighten_permissions,
-)
-from workprint.store.embedded.snapshot import Snapshots
+from workprint.store.embedded.schema import insert_meta, verify_meta
+from workprint.store.embedded.sqlite_database import SqliteDatabase
 from workprint.store.embedded.stats import StoreStats, collect_stats
 from workprint.store.interface import (
     AuditEntry,
@@ -56,29 +50,34 @@ from workprint.store.interface import (
 )
 
 log = logging.getLogger(__name__)
-_Step = Callable[[sqlite3.Connection, Written], maintenance.Outcome]
+_Step = Callable[[Conn, Written], maintenance.Outcome]
 DEBRIS_AGE_S: Final = 3600.0  # unreferenced files younger than this may be another process's
 
 
 class EmbeddedStore:
-    """Use ``EmbeddedStore.open``. Thread-safe; also usable as a context manager."""
+    """Use ``EmbeddedStore.open`` (the embedded default) or ``EmbeddedStore.open_shared``
+    (metadata and event files elsewhere). Thread-safe; also usable as a context manager."""
 
     def __init__(
         self,
         root: Path,
-        conn: sqlite3.Connection,
+        database: Database,
+        storage: Blobs,
         master: MasterKey,
         audit_key: bytes,
-        writers: files.WriterLock,
+        writers: files.WriterLock | None,
     ) -> None:
         self.root = root
-        self._conn: sqlite3.Connection | None = conn
-        self._lock = threading.RLock()
+        self.database = database
+        self.storage = storage
         self._keys = DataKeys(master)
         self._audit_key = audit_key
         self._writers = writers
-        self._snapshots = Snapshots(root / DB_NAME)
-        self._intake = Intake(root, self._keys, self._snapshots, self._write)
+        self._closed = False
+        # Files go to an object store before the transaction that names them (many writers
+        # upload at once); local files are written inside it (see ``Intake``).
+        early = writers is None
+        self._intake = Intake(storage, self._keys, database.snapshot, self._write, early=early)
         self.group_commit = self._intake.group_commit  # for tests and benchmarks
         self.compactor = self._intake.compactor
 
@@ -91,56 +90,75 @@ class EmbeddedStore:
                 f"the master key {master.path} must not live inside the data directory {root}: "
                 "a copy of the directory would carry its own key"
             )
-        conn, audit_key = connect(root, master)
+        database = SqliteDatabase.open(root, master)
         try:
-            store = cls(root, conn, master, audit_key, files.WriterLock(root))
+            store = cls(
+                root,
+                database,
+                LocalBlobs(root),
+                master,
+                database.audit_key,
+                files.WriterLock(root),
+            )
         except BaseException:
-            conn.close()
+            database.close()
             raise
         try:
-            with store._write() as c:
-                referenced = {path for (path,) in c.execute("SELECT path FROM files")}
-                age = 0.0 if store._writers.alone else DEBRIS_AGE_S
-                files.collect_garbage(root, referenced, min_age_s=age)
-            store._writers.share()
+            alone = store._writers is not None and store._writers.alone
+            store.collect_debris(min_age_s=0.0 if alone else DEBRIS_AGE_S)
+            if store._writers is not None:
+                store._writers.share()
         except BaseException:
             store.close()
             raise
         return store
 
+    @classmethod
+    def open_shared(
+        cls, root: Path, database: Database, storage: Blobs, master: MasterKey
+    ) -> EmbeddedStore:
+        """The store over a shared ``database`` and ``storage`` that other processes and hosts
+        use at the same time (``workprint.store.backends``). ``root`` is this host's local state
+        directory. Debris is left to ``collect_debris`` (``workprint admin compact``): listing
+        the bucket at every start does not scale."""
+        try:
+            with database.write() as conn:
+                if conn.execute("SELECT count(*) FROM meta").fetchone()[0] == 0:
+                    insert_meta(conn, master)
+                audit_key = verify_meta(conn, database.location, master)
+        except BaseException:
+            database.close()
+            raise
+        return cls(Path(root).expanduser().absolute(), database, storage, master, audit_key, None)
+
+    def collect_debris(self, *, min_age_s: float = DEBRIS_AGE_S) -> int:
+        """Remove event files no committed metadata names (a crash between writing a batch's
+        files and committing them) that are older than ``min_age_s``; returns how many."""
+        with self._write() as conn:
+            referenced = {path for (path,) in conn.execute("SELECT path FROM files")}
+            return self.storage.collect_garbage(referenced, min_age_s=min_age_s)
+
     # -- plumbing ----------------------------------------------------------------------------
 
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StoreError(f"store {self.root} is closed")
-        return self._conn
+    def _write(self) -> AbstractContextManager[Conn]:
+        self._check_open()
+        return self.database.write()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, sqlite_errors(self.root / DB_NAME):
-            conn = self._db()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:  # SQLite may have rolled back already (disk full)
-                    conn.execute("ROLLBACK")
-                raise
+    def _read(self) -> AbstractContextManager[Conn]:
+        self._check_open()
+        return self.database.read()
 
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, sqlite_errors(self.root / DB_NAME):
-            yield self._db()
-
-    @contextmanager
-    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+    def _snapshot(self) -> AbstractContextManager[Conn]:
         """The last committed state, without waiting for a commit under way."""
-        with sqlite_errors(self.root / DB_NAME):
-            yield self._snapshots.get()
+        self._check_open()
+        return self.database.snapshot()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"store {self.root} is closed")
 
     def _audit(
-        self, conn: sqlite3.Connection, actor: str, action: str, target: str, details: str = ""
+        self, conn: Conn, actor: str, action: str, target: str, details: str = ""
     ) -> AuditEntry:
         return audit.append(conn, self._audit_key, actor, action, target, details)
 
@@ -261,7 +279,7 @@ class EmbeddedStore:
             key = self._keys.get(conn, person_id) if refs else b""
             span = f"start_ns={start_ns} end_ns={end_ns} files={len(refs)}"
             self._audit(conn, actor, "events.read", person_id, span)
-        return reader.iter_tables(self.root, key, refs, start_ns, end_ns)
+        return reader.iter_tables(self.storage, key, refs, start_ns, end_ns)
 
     def bad_rows(self, person_id: str, *, actor: str = "system") -> list[BadRow]:
         with self._write() as conn:
@@ -283,7 +301,9 @@ class EmbeddedStore:
             raise StoreError("retention must be a positive number of days")
         cutoff = now_ns - int(retention_days * files.NS_PER_DAY)
         outcome = self._maintain(
-            lambda conn, written: maintenance.retain(conn, self.root, self._keys, cutoff, written),
+            lambda conn, written: maintenance.retain(
+                conn, self.storage, self._keys, cutoff, written
+            ),
             actor,
             "retention.apply",
             "events",
@@ -297,7 +317,7 @@ class EmbeddedStore:
         """Merge each person's files of ``day`` (YYYY-MM-DD) into one; returns files merged."""
         files.day_start_ns(day)  # validates the form
         outcome = self._maintain(
-            lambda conn, written: maintenance.compact(conn, self.root, self._keys, day, written),
+            lambda conn, written: maintenance.compact(conn, self.storage, self._keys, day, written),
             actor,
             "events.compact",
             f"day={day}",
@@ -329,22 +349,12 @@ class EmbeddedStore:
         )
 
     def _scrub(self) -> None:
-        """Rebuild the database and empty the WAL so no old page image (the destroyed key, the
-        name) survives in any file. Best effort: the erasure itself has committed."""
+        """Rewrite the database so no old image of the erased rows (the destroyed key, the
+        name) survives in its files. Best effort: the erasure itself has committed."""
         try:
-            with self._read() as conn:
-                if scrub(conn):
-                    return
+            self.database.scrub()
         except StoreError as exc:
             log.warning("erasure committed, but the database could not be compacted: %s", exc)
-            return
-        finally:
-            tighten_permissions(self.root / DB_NAME)
-        log.warning(
-            "erasure committed, but a reader kept the WAL busy: old page images stay in %s-wal "
-            "until the next checkpoint (at the latest when the store is closed)",
-            self.root / DB_NAME,
-        )
 
     def _maintain(
         self, step: _Step, actor: str, action: str, target: str, details: str
@@ -356,9 +366,9 @@ class EmbeddedStore:
                 summary = outcome.summary(action)
                 self._audit(conn, actor, action, target, " ".join(filter(None, (details, summary))))
         except BaseException:
-            files.remove(self.root, written.paths)
+            self.storage.remove(written.paths)
             raise
-        files.remove(self.root, outcome.unlink)
+        self.storage.remove(outcome.unlink)
         return outcome
 
     # -- audit -------------------------------------------------------------------------------
@@ -377,20 +387,18 @@ class EmbeddedStore:
 
     def stats(self) -> StoreStats:
         with self._read() as conn:
-            return collect_stats(conn, self.root)
+            return collect_stats(conn, self.database.metadata_bytes())
 
     # -- lifetime ----------------------------------------------------------------------------
 
     def close(self) -> None:
-        self._intake.close()  # commits what is queued: it needs the lock, so before taking it
-        with self._lock:
-            if self._conn is not None:
-                conn, self._conn = self._conn, None
-                self._snapshots.close()
-                with suppress(sqlite3.Error):
-                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                conn.close()
-                self._writers.release()
+        if self._closed:
+            return
+        self._intake.close()  # commits what is queued, so before the database goes
+        self._closed = True
+        self.database.close()
+        if self._writers is not None:
+            self._writers.release()
 
     def __enter__(self) -> Self:
         return self
