@@ -21,6 +21,7 @@ import httpx
 import uvicorn
 import zstandard
 
+from tests.backend_support import backend_environ, open_backend_store
 from workprint.collector import CollectorSettings, create_app
 from workprint.crypto.envelope import FileMasterKey
 from workprint.events import Event, KeyDown, MouseMove, SessionStart, WindowFocus, encode_batch
@@ -42,10 +43,9 @@ def master_key_of(data: Path) -> Path:
 
 
 def open_store(data: Path) -> Store:
-    """The real embedded store on ``data`` (its master key beside it, never inside)."""
-    from workprint.store.embedded import EmbeddedStore
-
-    store: Store = EmbeddedStore.open(data, FileMasterKey(master_key_of(data)))
+    """The real store on ``data`` (its master key beside it, never inside), on the backend the
+    session runs on (``backend_support``)."""
+    store: Store = open_backend_store(data, FileMasterKey(master_key_of(data)))
     return store
 
 
@@ -94,6 +94,7 @@ class ServeProcess:
     def start(self) -> None:
         env = dict(os.environ)
         env.pop("WORKPRINT_MASTER_KEY", None)
+        env.update(backend_environ(self.data))
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [

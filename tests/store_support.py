@@ -10,6 +10,7 @@ from typing import Final
 
 import pyarrow as pa
 
+from tests.backend_support import open_backend_store
 from workprint.crypto.envelope import FileMasterKey
 from workprint.events import (
     SCOPES,
@@ -35,7 +36,8 @@ def master_path(tmp_path: Path) -> Path:
 
 
 def open_store(tmp_path: Path) -> EmbeddedStore:
-    return EmbeddedStore.open(tmp_path / "data", FileMasterKey(master_path(tmp_path)))
+    """The store of this test, on the session's backend (``backend_support``)."""
+    return open_backend_store(tmp_path / "data", FileMasterKey(master_path(tmp_path)))
 
 
 @dataclass

@@ -13,10 +13,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from tests.backend_support import open_store_here
 from workprint.crypto.envelope import FileMasterKey
 from workprint.events import Event, KeyDown, MouseMove
 from workprint.events.columnar import events_to_table
-from workprint.store.embedded import EmbeddedStore
 
 T0 = 1_790_000_000 * 10**9
 MINUTE = 60 * 10**9
@@ -31,7 +31,7 @@ def event(seq: int) -> Event:
 def main() -> None:
     data, master, token = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     first, size = int(sys.argv[4]), int(sys.argv[5])
-    with EmbeddedStore.open(data, FileMasterKey(master, create=False)) as store:
+    with open_store_here(data, FileMasterKey(master, create=False)) as store:
         principal = store.authenticate(token)
         assert principal is not None
         print("ready", flush=True)

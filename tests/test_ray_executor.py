@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from bench.actions_throughput import session_table
+from tests.backend_support import backend_environ
 from tests.store_support import DAY_NS, T0, enrol, master_path, open_store
 from tests.test_admin_cli import one_line_error
 from workprint.builders.executor import InProcessExecutor
@@ -220,6 +221,7 @@ def cli(
     command = [sys.executable, "-m", "workprint", "build", *args, "--no-progress"]
     command += ["--store", str(store_dir / "data"), "--master-key", str(master_path(store_dir))]
     env = dict(os.environ, HOME=str(home), TMPDIR=str(scratch or tmp_path), CI="true")
+    env.update(backend_environ(store_dir / "data"))
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=180)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.backend_support import embedded_only
 from tests.store_support import enrol, open_store, read_all
 from workprint.store.embedded.audit import canonical, chain_hash
 
@@ -94,6 +95,7 @@ CASES: dict[str, tuple[Callable[[Path], None], int | None, str]] = {
 }
 
 
+@embedded_only
 @pytest.mark.parametrize("case", list(CASES))
 def test_tampering_is_detected_and_named(tmp_path: Path, case: str) -> None:
     tamper, first_bad, reason = CASES[case]

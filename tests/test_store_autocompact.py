@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.store_support import T0, enrol, metadata, moves, open_store, read_all, table
+from tests.backend_support import embedded_only, referenced_and_stored
+from tests.store_support import T0, enrol, moves, open_store, read_all, table
 from workprint.store.embedded import EmbeddedStore, autocompact
 
 
@@ -21,11 +22,11 @@ def wait_for(condition: object, timeout: float = 20.0) -> None:
 
 
 def files_of(store: EmbeddedStore, person_id: str) -> list[tuple[str, int]]:
-    return (
-        metadata(store)
-        .execute("SELECT path, rows FROM files WHERE person_id = ? ORDER BY t_min", (person_id,))
-        .fetchall()
-    )
+    with store._read() as conn:
+        rows = conn.execute(
+            "SELECT path, rows FROM files WHERE person_id = ? ORDER BY t_min", (person_id,)
+        ).fetchall()
+    return [(path, n) for path, n in rows]
 
 
 def event_files(root: Path) -> set[str]:
@@ -36,6 +37,12 @@ def event_files(root: Path) -> set[str]:
 def small_trigger(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(autocompact, "TRIGGER_ROWS", 100)
     monkeypatch.setattr(autocompact, "GRACE_S", 0.2)
+
+
+def settled(store: EmbeddedStore) -> bool:
+    """Every stored event file is referenced and every referenced one stored."""
+    referenced, stored = referenced_and_stored(store)
+    return referenced == stored
 
 
 @pytest.mark.usefixtures("small_trigger")
@@ -50,8 +57,7 @@ def test_small_files_are_merged_in_the_background_and_read_the_same(tmp_path: Pa
         assert read_all(store, ada.person_id) == sent
         assert sum(rows for _, rows in files_of(store, ada.person_id)) == 400
         assert len(files_of(store, bob.person_id)) == 1
-        referenced = {p for (p,) in metadata(store).execute("SELECT path FROM files")}
-        wait_for(lambda: event_files(store.root) == referenced)  # merged ones unlinked later
+        wait_for(lambda: settled(store))  # merged files are unlinked after a grace period
         assert store.compactor.merged >= 10
     with open_store(tmp_path) as store:
         assert read_all(store, ada.person_id) == sent
@@ -84,9 +90,10 @@ def test_erasure_does_not_wait_for_the_grace_period(tmp_path: Path) -> None:
         store.ingest(bob.principal, "b", table(moves(5, t=T0, seq=0)))
         wait_for(lambda: store.compactor.merged > 0)
         store.forget(ada.person_id, actor="admin")
-        assert event_files(store.root) == {p for p, _ in files_of(store, bob.person_id)}
+        assert referenced_and_stored(store)[1] == {p for p, _ in files_of(store, bob.person_id)}
 
 
+@embedded_only
 def test_an_open_store_keeps_another_opener_from_taking_its_files_for_debris(
     tmp_path: Path,
 ) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.backend_support import embedded_only
 from tests.store_support import T0, all_bytes, enrol, open_store, read_all, table, typing
 from workprint.crypto.aead import DecryptionError
 from workprint.crypto.envelope import FileMasterKey
@@ -65,6 +66,7 @@ def test_the_content_is_there_for_the_master_key_holder(tmp_path: Path) -> None:
     assert (bad.reason, bad.raw) == (TITLE, URL.encode())
 
 
+@embedded_only
 def test_a_copied_directory_without_the_master_key_is_useless(tmp_path: Path) -> None:
     data, _ = fill(tmp_path)
     copy = tmp_path / "stolen"
@@ -75,6 +77,7 @@ def test_a_copied_directory_without_the_master_key_is_useless(tmp_path: Path) ->
         EmbeddedStore.open(copy, FileMasterKey(tmp_path / "attacker.key"))
 
 
+@embedded_only
 def test_moved_or_tampered_event_files_do_not_open(tmp_path: Path) -> None:
     data, person_id = fill(tmp_path)
     first, second = sorted((data / "events").rglob("*.parquet.sealed"))[:2]

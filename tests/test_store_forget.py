@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.backend_support import embedded_only
 from tests.store_support import (
     T0,
     all_bytes,
@@ -37,6 +38,7 @@ def wrapped_key(root: Path, person_id: str) -> bytes | None:
     return None if row is None else bytes(row[0])
 
 
+@embedded_only
 def test_forget_destroys_key_rows_files_and_credentials(tmp_path: Path) -> None:
     with open_store(tmp_path) as store:
         gone = enrol(store, NAME, device="zebedees-thinkpad")

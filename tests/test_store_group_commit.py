@@ -12,14 +12,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.backend_support import (
+    SHARED,
+    backend_environ,
+    open_store_here,
+    referenced_and_stored,
+    write_lock,
+)
 from tests.store_support import (
     T0,
     enrol,
-    metadata,
     moves,
     open_store,
     read_all,
-    sqlite_database,
     table,
 )
 from workprint.events import Event, KeyDown
@@ -35,13 +40,7 @@ from workprint.store.interface import (
 
 
 def referenced_and_on_disk(store: EmbeddedStore) -> tuple[set[str], set[str]]:
-    referenced = {p for (p,) in metadata(store).execute("SELECT path FROM files")}
-    on_disk = {
-        p.relative_to(store.root).as_posix()
-        for p in (store.root / "events").rglob("*")
-        if p.is_file()
-    }
-    return referenced, on_disk
+    return referenced_and_stored(store)
 
 
 def test_group_commit_takes_everything_queued_and_hands_each_caller_its_outcome() -> None:
@@ -121,7 +120,7 @@ def held(store: EmbeddedStore) -> Iterator[Callable[[int], None]]:
     """Hold the store's write lock: ingest callers prepare, then queue while the committer is
     stuck on the lock with the first group. Yields ``wait_queued(n)``; releasing lets that group
     commit, then the next group takes every batch queued meanwhile."""
-    sqlite_database(store)._lock.acquire()
+    write_lock(store).acquire()
     group = store.group_commit
 
     def wait_queued(n: int) -> None:
@@ -133,7 +132,7 @@ def held(store: EmbeddedStore) -> Iterator[Callable[[int], None]]:
     try:
         yield wait_queued
     finally:
-        sqlite_database(store)._lock.release()
+        write_lock(store).release()
 
 
 def ingest_in_thread(
@@ -318,7 +317,7 @@ def writer_main(data: str, master: str, first: int, size: int, tokens: list[str]
 
     from workprint.crypto.envelope import FileMasterKey
 
-    store = EmbeddedStore.open(Path(data), FileMasterKey(Path(master), create=False))
+    store = open_store_here(Path(data), FileMasterKey(Path(master), create=False))
     print_lock = threading.Lock()
 
     def device(index: int, token: str) -> None:
@@ -363,6 +362,7 @@ def test_kill_9_during_group_commits_keeps_every_acknowledged_batch(tmp_path: Pa
     in_flight: dict[int, list[tuple[int, int]]] = {i: [] for i in range(len(tokens))}
     first = 0
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
+    env.update(backend_environ(tmp_path / "data"))
     for round_ in range(3):
         proc = subprocess.Popen(
             [
@@ -396,9 +396,12 @@ def test_kill_9_during_group_commits_keeps_every_acknowledged_batch(tmp_path: Pa
             last = max(last, top)
         first = last + 1 + size  # nothing is ever re-sent: all-or-nothing shows
 
-    with sqlite3.connect(tmp_path / "data" / "meta.db") as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    if not SHARED:
+        with sqlite3.connect(tmp_path / "data" / "meta.db") as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     with open_store(tmp_path) as store:  # the open removes what killed commits left behind
+        if SHARED:  # a shared store leaves debris to `collect_debris`: no other writer here
+            store.collect_debris(min_age_s=0)
         referenced, on_disk = referenced_and_on_disk(store)
         assert referenced == on_disk
         for index, subject in enumerate(subjects):

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.backend_support import embedded_only
 from tests.store_support import (
     DAY_NS,
     SESSION,
@@ -93,6 +94,7 @@ def test_replayed_batch_writes_nothing(tmp_path: Path) -> None:
         assert len(read_all(store, subject.person_id)) == 20
 
 
+@embedded_only
 def test_overlapping_batches_store_each_seq_once(tmp_path: Path) -> None:
     with open_store(tmp_path) as store:
         subject = enrol(store)
@@ -107,6 +109,7 @@ def test_overlapping_batches_store_each_seq_once(tmp_path: Path) -> None:
         assert seq_ranges(store.root) == [(device, 0, 99), (device, 500, 501)]
 
 
+@embedded_only
 def test_seq_intervals_merge_out_of_order(tmp_path: Path) -> None:
     with open_store(tmp_path) as store:
         subject = enrol(store)
@@ -133,6 +136,7 @@ def test_seqs_are_per_device(tmp_path: Path) -> None:
         assert got == ordered(a + b)  # two devices interleaved, merged in (t, seq) order
 
 
+@embedded_only
 def test_a_batch_across_midnight_goes_to_two_day_partitions(tmp_path: Path) -> None:
     midnight = (T0 // DAY_NS + 1) * DAY_NS
     with open_store(tmp_path) as store:
@@ -144,6 +148,7 @@ def test_a_batch_across_midnight_goes_to_two_day_partitions(tmp_path: Path) -> N
         assert read_all(store, subject.person_id) == sent
 
 
+@embedded_only
 def test_a_failed_write_leaves_no_part_of_the_batch(tmp_path: Path) -> None:
     midnight = (T0 // DAY_NS + 1) * DAY_NS
     with open_store(tmp_path) as store:
@@ -268,6 +273,7 @@ def test_data_survives_reopen(tmp_path: Path) -> None:
         assert again.replayed
 
 
+@embedded_only
 def test_unreferenced_files_are_removed_at_open(tmp_path: Path) -> None:
     with open_store(tmp_path) as store:
         subject = enrol(store)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.backend_support import embedded_only
 from tests.store_support import DAY_NS, T0, enrol, moves, open_store, read_all, table
 from workprint.events import Event
 from workprint.store.interface import BadRow, StoreError
@@ -26,6 +27,7 @@ def spread(days: int, per_day: int) -> list[Event]:
     return out
 
 
+@embedded_only
 def test_retention_drops_old_days_and_rewrites_the_boundary(tmp_path: Path) -> None:
     sent = spread(5, 10)
     with open_store(tmp_path) as store:

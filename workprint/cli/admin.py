@@ -187,14 +187,17 @@ def compact(
     data: DataOption = None,
     master: MasterOption = None,
 ) -> None:
-    """Merge each person's per-batch files of a day into one (smaller, faster to read)."""
+    """Merge each person's per-batch files of a day into one (smaller, faster to read), then
+    remove event files no metadata names that are over an hour old (debris of a crash between
+    writing a batch and committing it; on an object store nothing else removes them)."""
     today = datetime.datetime.now(tz=datetime.UTC).date().isoformat()
     merged = 0
     with open_store(data, master) as store:
         chosen = [day] if day is not None else [d for d in store.days() if d < today]
         for one in chosen:
             merged += store.compact(one, actor=actor())
-    typer.echo(f"merged {merged} files over {len(chosen)} days")
+        debris = store.collect_debris()
+    typer.echo(f"merged {merged} files over {len(chosen)} days; removed {debris} debris files")
 
 
 @admin_app.command("status")

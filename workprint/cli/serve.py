@@ -1,4 +1,5 @@
-"""`workprint serve`: run the collector (HTTP API, docs/collector.md) on the embedded store."""
+"""`workprint serve`: run the collector (HTTP API, docs/collector.md) on the embedded store, or on
+the shared PostgreSQL + S3 backend that several collectors use at once."""
 
 from __future__ import annotations
 
@@ -35,6 +36,27 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            envvar="WORKPRINT_DATABASE",
+            help="Shared metadata in PostgreSQL (postgresql://USER:PASS@HOST:PORT/DB) instead of "
+            "SQLite in --data, so several collectors can serve one store (docs/deployment.md).",
+            show_default=False,
+        ),
+    ] = None,
+    objects: Annotated[
+        str | None,
+        typer.Option(
+            "--objects",
+            envvar="WORKPRINT_OBJECTS",
+            help="Event files in an S3 bucket (s3://BUCKET/PREFIX; endpoint and credentials "
+            "from $WORKPRINT_S3_ENDPOINT, $AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY); needs "
+            "--database.",
+            show_default=False,
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8420,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
@@ -44,15 +66,13 @@ def serve(
 
     from workprint.collector import CollectorSettings, create_app
     from workprint.crypto.envelope import resolve_master_key
-    from workprint.store.embedded import (
-        EmbeddedStore,
-        default_data_dir,
-        default_master_key_path,
-    )
+    from workprint.store.backends import open_store
+    from workprint.store.embedded import default_data_dir, default_master_key_path
 
     data = data or default_data_dir()
     key = resolve_master_key(master_key, default_master_key_path(), create=True)
-    store = EmbeddedStore.open(data, key)
+    store = open_store(data, key, database=database, objects=objects)
+    where = f"metadata {store.database.location}, events {store.storage.location}"
     try:
         config = uvicorn.Config(
             create_app(store, CollectorSettings()),
@@ -62,7 +82,7 @@ def serve(
             access_log=False,
             timeout_graceful_shutdown=10,
         )
-        err.print(f"workprint collector on http://{host}:{port} — store {data}")
+        err.print(f"workprint collector on http://{host}:{port} — {where}")
         # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler
         # it found: make that a no-op so the store below is closed and the exit status is 0.
         for sig in (signal.SIGINT, signal.SIGTERM):

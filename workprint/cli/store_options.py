@@ -3,8 +3,11 @@
 ``--data``/``--store`` name the store's directory (default ``~/.local/share/workprint-server``,
 or ``$WORKPRINT_DATA``), ``--master-key`` the key that opens it (default
 ``~/.config/workprint-server/master.key``; ``$WORKPRINT_MASTER_KEY`` may hold a hex key instead).
-The store itself needs Arrow and NumPy, so it is imported only when a command opens it: every
-other command (above all ``workprint record``) stays small in memory.
+With ``$WORKPRINT_DATABASE`` (a ``postgresql://`` URL) and ``$WORKPRINT_OBJECTS``
+(``s3://bucket/prefix``) set, every command works on the shared backend instead
+(``workprint.store.backends``). The store itself needs Arrow and NumPy, so it is imported
+only when a command opens it: every other command (above all ``workprint record``) stays
+small in memory.
 """
 
 from __future__ import annotations
@@ -58,16 +61,21 @@ def actor() -> str:
 def open_store(
     data: Path | None, master: Path | None, *, create: bool = False
 ) -> Iterator[EmbeddedStore]:
-    """The store in ``data``; a missing one is an error unless ``create``."""
-    from workprint.store.embedded import EmbeddedStore, default_data_dir, default_master_key_path
+    """The store in ``data`` (or the shared one the environment names); a missing embedded
+    store is an error unless ``create``."""
+    from workprint.store.backends import configured
+    from workprint.store.backends import open_store as open_backend
+    from workprint.store.embedded import default_data_dir, default_master_key_path
     from workprint.store.embedded.schema import DB_NAME
 
     directory = (data or default_data_dir()).expanduser()
-    exists = (directory / DB_NAME).exists()
+    database, objects = configured(None, None)
+    shared = database is not None or objects is not None
+    exists = shared or (directory / DB_NAME).exists()
     if not exists and not create:
         raise StoreError(
             f"no store at {directory} (create one with: workprint admin add-person NAME)"
         )
     key = resolve_master_key(master, default_master_key_path(), create=not exists)
-    with EmbeddedStore.open(directory, key) as store:
+    with open_backend(directory, key, database=database, objects=objects) as store:
         yield store
