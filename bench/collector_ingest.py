@@ -48,75 +48,13 @@ import httpx
 import zstandard
 
 from workprint.crypto.envelope import FileMasterKey
-from workprint.events import (
-    SCOPES,
-    Event,
-    KeyDown,
-    KeyUp,
-    MouseDown,
-    MouseMove,
-    MouseUp,
-    Scroll,
-    WindowFocus,
-    decode_batch,
-    encode_batch,
-    encode_jsonl,
-)
+from workprint.events import SCOPES, Event, decode_batch, encode_batch, encode_jsonl
 from workprint.spool.wire import BATCH_CONTENT_TYPE, BATCH_ID_HEADER
 from workprint.store.embedded import EmbeddedStore
 from workprint.store.interface import ConsentRecord
+from workprint.testbed.synthetic_events import device_output
 
 ROOT = Path(__file__).resolve().parents[1]
-SESSION = "3f2a9c1e5b7d4e0f8a6b2c9d1e3f5a7b"
-APPS = [
-    ("firefox", "Search results - Mozilla Firefox"),
-    ("code", "spool.py - workprint - Visual Studio Code"),
-    ("gnome-terminal", "~/work/main"),
-    ("libreoffice", "report-q3.odt - LibreOffice Writer"),
-]
-TEXT = "the quick brown fox jumps over the lazy dog while the spool keeps every keystroke "
-
-
-def device_output(rng: random.Random, t: int) -> Iterator[Event]:
-    """An endless stream of one device: ~90% coalesced moves, the rest keys, clicks, focus."""
-    x, y = 960, 540
-    while True:
-        roll = rng.random()
-        if roll < 0.60:  # a stroke towards a target, sampled at ~60 Hz
-            tx, ty = rng.randint(0, 1919), rng.randint(0, 1079)
-            steps = max(3, int(math.hypot(tx - x, ty - y) / rng.uniform(8, 30)))
-            for i in range(1, steps + 1):
-                t += rng.randint(14_000_000, 19_000_000)
-                jx, jy = rng.randint(-1, 1), rng.randint(-1, 1)
-                yield MouseMove(
-                    t=t,
-                    session=SESSION,
-                    x=x + (tx - x) * i // steps + jx,
-                    y=y + (ty - y) * i // steps + jy,
-                )
-            x, y = tx, ty
-        elif roll < 0.68:  # a burst of typing
-            offset = rng.randrange(len(TEXT) - 20)
-            for ch in TEXT[offset : offset + rng.randint(3, 20)]:
-                key = "space" if ch == " " else ch
-                cls = "space" if ch == " " else "letter"
-                t += rng.randint(60_000_000, 250_000_000)
-                yield KeyDown(t=t, session=SESSION, cls=cls, key=key, char=ch, keycode=38)
-                t += rng.randint(40_000_000, 120_000_000)
-                yield KeyUp(t=t, session=SESSION, cls=cls, key=key, char=ch, keycode=38)
-        elif roll < 0.88:
-            t += rng.randint(50_000_000, 400_000_000)
-            yield MouseDown(t=t, session=SESSION, x=x, y=y, button=1)
-            t += rng.randint(60_000_000, 140_000_000)
-            yield MouseUp(t=t, session=SESSION, x=x, y=y, button=1)
-        elif roll < 0.96:
-            for _ in range(rng.randint(1, 6)):
-                t += rng.randint(20_000_000, 80_000_000)
-                yield Scroll(t=t, session=SESSION, x=x, y=y, dy=rng.choice((-1, 1)))
-        else:
-            app, title = rng.choice(APPS)
-            t += rng.randint(100_000_000, 900_000_000)
-            yield WindowFocus(t=t, session=SESSION, app=app, title=title, pid=rng.randint(1, 9999))
 
 
 @dataclass

@@ -138,7 +138,11 @@ class Uploader:
         if enrollment is None:
             return None
         config, token = enrollment
-        client = httpx.Client(timeout=httpx.Timeout(30, connect=5))
+        # Idle connections are dropped before uvicorn's 5 s keep-alive closes them under us: a
+        # request sent on a connection the server is closing fails for nothing.
+        client = httpx.Client(
+            timeout=httpx.Timeout(30, connect=5), limits=httpx.Limits(keepalive_expiry=4)
+        )
         return cls(
             spool,
             config.url,

@@ -12,7 +12,7 @@ files the groups add (``autocompact``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Final
 
@@ -29,6 +29,7 @@ from workprint.store.interface import BadRow, IngestResult, Principal, StoreErro
 
 MAX_GROUP_BATCHES: Final = 256  # batches committed together, at most
 MAX_GROUP_EVENTS: Final = 500_000
+UPLOAD_THREADS: Final = 16  # object-store uploads in flight at once, per process
 
 
 class Intake:
@@ -45,6 +46,7 @@ class Intake:
     ) -> None:
         self._storage = storage
         self._early = early
+        self._uploads = ThreadPoolExecutor(UPLOAD_THREADS, thread_name_prefix="workprint-upload")
         self._keys = keys
         self._write = write
         self._consents = ConsentCache()
@@ -68,11 +70,41 @@ class Intake:
             done: Future[IngestResult] = Future()
             done.set_result(prepared)
             return done
-        if self._early:  # in this (the request's) thread, so many uploads run at once
-            write_files(self._storage, prepared.parts, prepared.blobs)
+        if self._early:
+            return self._upload_then_commit(prepared)
+        return self.group_commit.submit(prepared, weight=max(1, prepared.sent))
+
+    def _upload_then_commit(self, prepared: Prepared) -> Future[IngestResult]:
+        """Object storage: upload the batch's files on the upload pool (many at once: each PUT
+        waits on the network, not the CPU), then queue it for the group commit."""
+        outcome: Future[IngestResult] = Future()
+
+        def settle(done: Future[IngestResult]) -> None:
+            error = done.exception()
+            if error is not None:
+                outcome.set_exception(error)
+            else:
+                outcome.set_result(done.result())
+
+        def uploaded(upload: Future[None]) -> None:
+            error = upload.exception()
+            if error is not None:
+                outcome.set_exception(error)
+                return
             prepared.blobs = []
             prepared.written = True
-        return self.group_commit.submit(prepared, weight=max(1, prepared.sent))
+            try:
+                queued = self.group_commit.submit(prepared, weight=max(1, prepared.sent))
+            except BaseException as exc:  # closing: nothing commits it, so nothing names it
+                self._storage.remove(prepared.paths)
+                outcome.set_exception(exc)
+                return
+            queued.add_done_callback(settle)
+
+        self._uploads.submit(
+            write_files, self._storage, prepared.parts, prepared.blobs
+        ).add_done_callback(uploaded)
+        return outcome
 
     def _commit_group(self, items: list[Prepared]) -> list[IngestResult | BaseException]:
         """Write the group's files and record them all in one transaction (``GroupCommit``
@@ -107,6 +139,8 @@ class Intake:
         return self.group_commit.busy or self.group_commit.queued() > 0
 
     def close(self) -> None:
-        """Commit what is queued, finish a merge under way; both need the store's lock."""
+        """Finish the uploads, commit what is queued, finish a merge under way (the last two
+        need the store's lock)."""
+        self._uploads.shutdown(wait=True)
         self.group_commit.close()
         self.compactor.stop()
