@@ -27,6 +27,7 @@ from tests.pg_support import (
     url_for,
 )
 from workprint.crypto.envelope import LocalMasterKey
+from workprint.portal.db import DDL as PORTAL_DDL
 from workprint.store.embedded import audit, commit, consent_store, identity, seqset
 from workprint.store.embedded.database import Database
 from workprint.store.embedded.ingest import _STATE_SQL
@@ -53,9 +54,11 @@ def pg() -> Iterator[PostgresServer]:
 
 
 def sqlite_layout() -> dict[str, set[str]]:
-    """Table → column names, and "index:<name>" → its table, of the embedded schema."""
+    """Table → column names, and "index:<name>" → its table, of the embedded schema (the
+    store's and the portal's)."""
     conn = sqlite3.connect(":memory:")
     conn.executescript(DDL)
+    conn.executescript(PORTAL_DDL)
     layout: dict[str, set[str]] = {}
     for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
         layout[table] = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}

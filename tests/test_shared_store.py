@@ -240,3 +240,32 @@ def test_editing_or_deleting_an_audit_row_in_postgres_is_detected_and_named(
         verdict = store.verify_audit()
         assert not verdict.ok and verdict.first_bad_id is not None
         assert verdict.first_bad_id in (deleted.id, deleted.id + 1)
+
+
+def test_collectors_on_the_shared_store_share_the_portal(tmp_path: Path) -> None:
+    """A sign-in, a session and a pause request made through one collector are seen by another
+    (the portal's tables live in PostgreSQL), and erasure removes them for both."""
+    from workprint.portal.state import portal_state_for
+
+    with shared(tmp_path) as one, shared(tmp_path) as other:
+        subject = enrol(one)
+        first, second = portal_state_for(one), portal_state_for(other)
+        try:
+            first.logins.set_password(subject.person_id, "ada.l", "a long enough passphrase")
+            assert second.logins.check("ada.l", "a long enough passphrase").person_id == (
+                subject.person_id
+            )
+            cookie, _ = second.sessions.create(subject.person_id)
+            assert first.sessions.get(cookie) is not None
+            first.devices.request_pause(subject.person_id, True)
+            request = second.devices.pause_request(subject.person_id)
+            assert request is not None and request.paused
+            assert not (tmp_path / "data" / "portal.db").exists()  # nothing kept locally
+
+            second.forget(subject.person_id, actor="test")
+            assert first.logins.account(subject.person_id) is None
+            assert first.sessions.get(cookie) is None
+            assert first.devices.pause_request(subject.person_id) is None
+        finally:
+            first.db.close()
+            second.db.close()

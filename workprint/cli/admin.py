@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +21,9 @@ from workprint.cli.app import app
 from workprint.cli.store_options import DataOption, MasterOption, actor, open_store
 from workprint.errors import WorkprintError
 from workprint.store.interface import ROLES, Role, StoreError
+
+if TYPE_CHECKING:
+    from workprint.store.embedded import EmbeddedStore
 
 admin_app = typer.Typer(
     name="admin",
@@ -168,7 +171,7 @@ def retention_run(
     from workprint.portal.state import steward_retention
 
     with open_store(data, master) as store:
-        steward = steward_retention(store.root) if days is None else None
+        steward = steward_retention(store) if days is None else None
         keep = days if days is not None else steward[0] if steward is not None else 30.0
         result = store.apply_retention(time.time_ns(), keep, actor=actor())
     source = f" (portal policy v{steward[1]})" if steward is not None else ""
@@ -282,7 +285,7 @@ def forget(
         typer.confirm(f"Erase everything stored about {person}? This cannot be undone", abort=True)
     with open_store(data, master) as store:
         receipt = store.forget(person, actor=actor())
-    _forget_portal_account(data, receipt.person_id)
+        _forget_portal_account(store, receipt.person_id)
     typer.echo(
         f"erased {receipt.person_id}: {receipt.events_deleted} events deleted, "
         f"{receipt.devices_revoked} devices revoked, data key "
@@ -290,15 +293,13 @@ def forget(
     )
 
 
-def _forget_portal_account(data: Path | None, person_id: str) -> None:
+def _forget_portal_account(store: EmbeddedStore, person_id: str) -> None:
     """The portal's sign-in, sessions and device status of the person go too, now (a running
     collector would otherwise only sweep them at its next start)."""
-    from workprint.portal.db import DB_NAME, open_portal_db
-    from workprint.store.embedded import default_data_dir
+    from workprint.portal.db import DB_NAME, portal_db_for, shared_database_url
 
-    data_dir = (data or default_data_dir()).expanduser()
-    if (data_dir / DB_NAME).is_file():
-        portal = open_portal_db(data_dir)
+    if shared_database_url(store) is not None or (store.root / DB_NAME).is_file():
+        portal = portal_db_for(store, store.root)
         try:
             portal.forget_person(person_id)
         finally:

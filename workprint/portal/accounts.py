@@ -160,8 +160,10 @@ class PasswordLogin:
                 failures, first = 1, now
             locked_until = now + LOCKOUT_S * _NS if failures >= MAX_FAILURES else 0
             conn.execute(
-                "INSERT OR REPLACE INTO login_failures (login, failures, first_ns, locked_until_ns)"
-                " VALUES (?, ?, ?, ?)",
+                "INSERT INTO login_failures (login, failures, first_ns, locked_until_ns)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (login) DO UPDATE SET"
+                " failures = excluded.failures, first_ns = excluded.first_ns,"
+                " locked_until_ns = excluded.locked_until_ns",
                 (login, failures, first, locked_until),
             )
         return locked_until > 0
@@ -212,7 +214,8 @@ class Sessions:
     def end_all(self, person_id: str) -> int:
         """Sign a person out everywhere (an admin revoking their sessions); returns how many."""
         with self.db.write() as conn:
-            return conn.execute("DELETE FROM sessions WHERE person_id = ?", (person_id,)).rowcount
+            deleted = conn.execute("DELETE FROM sessions WHERE person_id = ?", (person_id,))
+            return int(deleted.rowcount)
 
 
 def same_secret(a: str, b: str) -> bool:

@@ -13,13 +13,15 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
+from workprint.store.embedded.database import Conn, Database
 from workprint.store.interface import StoreError
 
 DB_NAME: Final = "portal.db"
+_PERSON_TABLES: Final = ("accounts", "sessions", "pause_requests", "device_status")
 DDL: Final = """
 CREATE TABLE IF NOT EXISTS accounts (
     person_id TEXT PRIMARY KEY,
@@ -64,7 +66,17 @@ CREATE TABLE IF NOT EXISTS policy_versions (
 """
 
 
-class PortalDB:
+class PortalDB(Protocol):
+    """Where the portal keeps its tables: ``SqlitePortalDB`` beside the embedded store, or
+    ``SharedPortalDB`` in the shared store's PostgreSQL database. The SQL is the same."""
+
+    def write(self) -> AbstractContextManager[Conn]: ...
+    def read(self) -> AbstractContextManager[Conn]: ...
+    def forget_person(self, person_id: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class SqlitePortalDB:
     """One connection guarded by a lock: the portal's writes are few and small."""
 
     def __init__(self, path: Path | None) -> None:
@@ -112,7 +124,7 @@ class PortalDB:
         """Erasure: the person's account, sessions, device status and pause request go, and the
         file is checkpointed so the deleted pages leave the WAL."""
         with self.write() as conn:
-            for table in ("accounts", "sessions", "pause_requests", "device_status"):
+            for table in _PERSON_TABLES:
                 conn.execute(f"DELETE FROM {table} WHERE person_id = ?", (person_id,))
         with self.read() as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -123,4 +135,50 @@ class PortalDB:
 
 
 def open_portal_db(data_dir: Path | None) -> PortalDB:
-    return PortalDB(None if data_dir is None else data_dir / DB_NAME)
+    return SqlitePortalDB(None if data_dir is None else data_dir / DB_NAME)
+
+
+class SharedPortalDB:
+    """The portal's tables in the shared store's PostgreSQL database (migration 0002): every
+    collector behind the load balancer sees the same accounts, sessions and pause requests.
+    Its own connections, without the store's writers' lock: each portal write is one atomic
+    upsert or delete that needs no ordering against ingest (a heartbeat every few seconds
+    from every device would otherwise queue behind batch commits)."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    @classmethod
+    def open(cls, url: str) -> SharedPortalDB:
+        from workprint.store.postgres.database import PostgresDatabase
+
+        return cls(PostgresDatabase(url, serialise_writers=False))
+
+    def write(self) -> AbstractContextManager[Conn]:
+        return self._db.write()
+
+    def read(self) -> AbstractContextManager[Conn]:
+        return self._db.snapshot()
+
+    def forget_person(self, person_id: str) -> None:
+        with self.write() as conn:
+            for table in _PERSON_TABLES:
+                conn.execute(f"DELETE FROM {table} WHERE person_id = ?", (person_id,))
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def portal_db_for(store: object, data_dir: Path | None) -> PortalDB:
+    """The portal's tables for ``store``: in its PostgreSQL database when it has one, else the
+    SQLite file in ``data_dir`` (in memory without one)."""
+    url = shared_database_url(store)
+    return SharedPortalDB.open(url) if url is not None else open_portal_db(data_dir)
+
+
+def shared_database_url(store: object) -> str | None:
+    """The PostgreSQL URL of a store on the shared backend; None for the embedded one."""
+    url = getattr(getattr(store, "database", None), "url", None)
+    if isinstance(url, str) and url.startswith(("postgresql://", "postgres://")):
+        return url
+    return None

@@ -46,7 +46,8 @@ class DeviceState:
         request = PauseRequest(paused, time.time_ns())
         with self.db.write() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO pause_requests (person_id, paused, t) VALUES (?, ?, ?)",
+                "INSERT INTO pause_requests (person_id, paused, t) VALUES (?, ?, ?)"
+                " ON CONFLICT (person_id) DO UPDATE SET paused = excluded.paused, t = excluded.t",
                 (person_id, int(paused), request.t),
             )
         return request
@@ -63,8 +64,10 @@ class DeviceState:
     ) -> None:
         with self.db.write() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO device_status (device_id, person_id, state, scopes,"
-                " seen_ns) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO device_status (device_id, person_id, state, scopes, seen_ns)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET"
+                " person_id = excluded.person_id, state = excluded.state,"
+                " scopes = excluded.scopes, seen_ns = excluded.seen_ns",
                 (device_id, person_id, state, msgspec.json.encode(scopes).decode(), time.time_ns()),
             )
 

@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import Final
 
 from workprint.portal.accounts import PasswordLogin, Sessions
-from workprint.portal.db import DB_NAME, PortalDB, open_portal_db
+from workprint.portal.db import (
+    DB_NAME,
+    PortalDB,
+    portal_db_for,
+    shared_database_url,
+)
 from workprint.portal.device_state import DeviceState
 from workprint.portal.policy_versions import (
     PolicyVersion,
@@ -56,8 +61,9 @@ class PortalState:
         run``); the exclusions reach the devices with their next heartbeat."""
         before = portal_sections(self.policies.current().text).raw_days
         version = self.policies.save(text, author, note)
-        if self.db.path is not None:
-            save_policy(validate_policy(version.text), self.db.path.parent / RELEASE_POLICY_NAME)
+        root = getattr(self.store, "root", None)  # the data directory (the embedded store's)
+        if root is not None:
+            save_policy(validate_policy(version.text), Path(root) / RELEASE_POLICY_NAME)
         self.store.audit(author, "policy.update", f"policy v{version.version}", version.note)
         if portal_sections(version.text).raw_days != before:
             self.apply_retention(author)
@@ -80,24 +86,26 @@ class PortalState:
 
 
 def portal_state_for(store: Store, release_root: Path | None = None) -> PortalState:
-    """The portal's file lives beside the embedded store's files (its ``root``), releases in
-    ``DATA/releases`` unless told otherwise; a store without a directory gets an in-memory
-    portal database."""
+    """The portal's tables live in the shared store's PostgreSQL database, or in a file beside
+    the embedded store's (its ``root``); releases in ``DATA/releases`` unless told otherwise; a
+    store without a directory gets an in-memory portal database."""
     root = getattr(store, "root", None)
     data = Path(root) if root is not None else None
     releases = release_root or (data or Path.cwd()) / RELEASES_DIR
-    state = PortalState(store, open_portal_db(data), releases)
+    state = PortalState(store, portal_db_for(store, data), releases)
     if data is not None:  # an in-memory portal database holds nothing from before
         state.sweep_erased()
     return state
 
 
-def steward_retention(data_dir: Path) -> tuple[float, int] | None:
-    """``(raw_days, policy version)`` of the steward policy kept beside the store in
-    ``data_dir``, or None where no portal has run there (nothing is created by asking)."""
-    if not (data_dir / DB_NAME).exists():
+def steward_retention(store: Store) -> tuple[float, int] | None:
+    """``(raw_days, policy version)`` of the steward policy of ``store`` (in its PostgreSQL
+    database, or in the portal file beside the embedded store), or None where no portal has
+    run (nothing is created by asking)."""
+    root = Path(getattr(store, "root", "."))
+    if shared_database_url(store) is None and not (root / DB_NAME).exists():
         return None
-    db = open_portal_db(data_dir)
+    db = portal_db_for(store, root)
     try:
         current = PolicyVersions(db).current()
     finally:

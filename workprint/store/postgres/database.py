@@ -99,8 +99,11 @@ class PgConn:
 class PostgresDatabase:
     """Transactions over the store's metadata in one PostgreSQL database. Thread-safe."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, serialise_writers: bool = True) -> None:
         self.url = url
+        # False for tables whose writes are single atomic upserts that need no ordering against
+        # other writers (the portal's): they then never wait for the store's writers' lock.
+        self._serialise = serialise_writers
         self._location = without_password(url)
         self._lock = threading.RLock()
         self._writer: psycopg.Connection[Any] | None = None
@@ -219,6 +222,8 @@ class PostgresDatabase:
         """BEGIN and take the writers' lock in one round trip; a connection found dead here
         (the server restarted since its last use) is replaced once, transparently."""
         begin = f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})"
+        if not self._serialise:
+            begin = "BEGIN"
         raw, fresh = self._writer_conn()
         try:
             self._send(raw, begin)
