@@ -45,7 +45,8 @@ from workprint.store.interface import (
 from workprint.store.postgres import PostgresDatabase, migrate
 from workprint.store.postgres.connection import translate
 from workprint.store.postgres.schema import current_revision, head_revision
-from workprint.testbed.postgres import PostgresServer, PostgresServerError, free_port
+from workprint.testbed.ports import free_port
+from workprint.testbed.postgres import PostgresServer, PostgresServerError
 
 
 @pytest.fixture(scope="module")

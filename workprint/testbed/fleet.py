@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ import pyarrow as pa
 from workprint.events import SCOPES
 from workprint.store.interface import ConsentRecord, Store
 from workprint.testbed.device_fleet import BatchRecord, DeviceFleet, EnrolledDevice, FleetSummary
+from workprint.testbed.ports import free_port
 
 __all__ = [
     "BatchRecord",
@@ -50,14 +50,6 @@ __all__ = [
 
 class CollectorStartError(RuntimeError):
     """A collector exited or never answered ``/healthz``; the message ends with its log."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nobody listens on right now (closed again before the collector binds it)."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class CollectorProcesses:

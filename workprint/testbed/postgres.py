@@ -15,7 +15,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -25,6 +24,7 @@ from types import TracebackType
 from typing import Final, Self
 
 from workprint.errors import WorkprintError
+from workprint.testbed.ports import free_port
 from workprint.testbed.process_tree import alive, children_of
 
 PG_ROOT: Final = Path("/usr/lib/postgresql")
@@ -50,14 +50,6 @@ def find_bin_dir(root: Path = PG_ROOT) -> Path:
             f"no PostgreSQL server under {root} (install Debian's postgresql package)"
         )
     return versions[-1]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now (``start`` retries a lost race)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class PostgresServer:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from typing import Final
 import pyarrow.fs as pafs
 
 from workprint.errors import WorkprintError
+from workprint.testbed.ports import free_port
 
 ACCESS_KEY: Final = "workprint-test-access"
 SECRET_KEY: Final = "workprint-test-secret-0123456789"
@@ -41,13 +41,6 @@ class S3ServerError(WorkprintError):
     """The test S3 server could not be started (moto missing, port taken, crashed)."""
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class S3Server:
     """``with S3Server() as s3:`` — moto's S3 on ``s3.endpoint`` with fixed test credentials.
 
@@ -55,7 +48,7 @@ class S3Server:
     not the objects: moto is in-memory)."""
 
     def __init__(self, port: int | None = None) -> None:
-        self.port = port if port is not None else _free_port()
+        self.port = port if port is not None else free_port()
         self.access_key = ACCESS_KEY
         self.secret_key = SECRET_KEY
         self.region = REGION
