@@ -108,9 +108,10 @@ class Intake:
 
     def _commit_group(self, items: list[Prepared]) -> list[IngestResult | BaseException]:
         """Write the group's files and record them all in one transaction (``GroupCommit``
-        calls this in its thread). The files are written inside the transaction, so no other
+        calls this in its thread). Local files are written inside the transaction, so no other
         writer — an erasure, another process's debris sweep — runs in between; a batch whose
-        files cannot be written fails alone."""
+        files cannot be written fails alone. Object-store files were uploaded before
+        (``_upload_then_commit``): their debris is swept only when an hour old."""
         outcomes: list[IngestResult | BaseException | None] = [None] * len(items)
         ready: list[int] = []
         outcome = GroupOutcome()
