@@ -269,3 +269,56 @@ def test_collectors_on_the_shared_store_share_the_portal(tmp_path: Path) -> None
         finally:
             first.db.close()
             second.db.close()
+
+
+def test_the_cli_says_in_one_line_why_a_shared_store_cannot_open(tmp_path: Path) -> None:
+    """`workprint serve` and every store command: an unreachable database, objects without a
+    database, a bad bucket name — exit 2, one line, no password echoed."""
+    import os
+    import subprocess
+    import sys
+
+    from workprint.testbed.ports import free_port
+
+    key = ["--master-key", str(tmp_path / "master.key")]
+    cases = [
+        (
+            [
+                "serve",
+                "--data",
+                str(tmp_path / "d"),
+                *key,
+                "--database",
+                f"postgresql://u:hunter2pw@127.0.0.1:{free_port()}/db",
+            ],
+            {},
+            "cannot connect to postgresql://u@127.0.0.1",
+        ),
+        (
+            ["serve", "--data", str(tmp_path / "d"), *key, "--objects", "s3://bucket/p"],
+            {},
+            "--objects needs --database",
+        ),
+        (
+            ["admin", "people", "--data", str(tmp_path / "d"), *key],
+            {
+                "WORKPRINT_DATABASE": "postgresql://u:hunter2pw@h/db",
+                "WORKPRINT_OBJECTS": "s3://Bad Bucket/x",
+            },
+            "not a valid bucket name",
+        ),
+    ]
+    for args, extra, reason in cases:
+        env = {**os.environ, **extra}
+        done = subprocess.run(
+            [sys.executable, "-m", "workprint", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+        assert done.returncode == 2, (args, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and reason in lines[0], (args, done.stderr)
+        assert "hunter2pw" not in done.stderr + done.stdout
