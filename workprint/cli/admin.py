@@ -296,10 +296,10 @@ def forget(
 def _forget_portal_account(store: EmbeddedStore, person_id: str) -> None:
     """The portal's sign-in, sessions and device status of the person go too, now (a running
     collector would otherwise only sweep them at its next start)."""
-    from workprint.portal.db import DB_NAME, portal_db_for, shared_database_url
+    from workprint.portal.db import existing_portal_db
 
-    if shared_database_url(store) is not None or (store.root / DB_NAME).is_file():
-        portal = portal_db_for(store, store.root)
+    portal = existing_portal_db(store)
+    if portal is not None:
         try:
             portal.forget_person(person_id)
         finally:

@@ -176,6 +176,16 @@ def portal_db_for(store: object, data_dir: Path | None) -> PortalDB:
     return SharedPortalDB.open(url) if url is not None else open_portal_db(data_dir)
 
 
+def existing_portal_db(store: object) -> PortalDB | None:
+    """The portal's tables of ``store`` if a portal can have run there — always on the shared
+    backend, where a file beside the embedded store exists — else None: asking creates
+    nothing."""
+    root = getattr(store, "root", None)
+    if shared_database_url(store) is None and (root is None or not (root / DB_NAME).is_file()):
+        return None
+    return portal_db_for(store, root)
+
+
 def shared_database_url(store: object) -> str | None:
     """The PostgreSQL URL of a store on the shared backend; None for the embedded one."""
     url = getattr(getattr(store, "database", None), "url", None)

@@ -8,12 +8,7 @@ from pathlib import Path
 from typing import Final
 
 from workprint.portal.accounts import PasswordLogin, Sessions
-from workprint.portal.db import (
-    DB_NAME,
-    PortalDB,
-    portal_db_for,
-    shared_database_url,
-)
+from workprint.portal.db import PortalDB, existing_portal_db, portal_db_for
 from workprint.portal.device_state import DeviceState
 from workprint.portal.policy_versions import (
     PolicyVersion,
@@ -102,10 +97,9 @@ def steward_retention(store: Store) -> tuple[float, int] | None:
     """``(raw_days, policy version)`` of the steward policy of ``store`` (in its PostgreSQL
     database, or in the portal file beside the embedded store), or None where no portal has
     run (nothing is created by asking)."""
-    root = Path(getattr(store, "root", "."))
-    if shared_database_url(store) is None and not (root / DB_NAME).exists():
+    db = existing_portal_db(store)
+    if db is None:
         return None
-    db = portal_db_for(store, root)
     try:
         current = PolicyVersions(db).current()
     finally:
