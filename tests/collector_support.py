@@ -57,8 +57,9 @@ class ServerThread:
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(store, settings)
         config = uvicorn.Config(
-            create_app(store, settings),
+            self.app,
             host="127.0.0.1",
             port=self.port,
             log_level="warning",

@@ -6,26 +6,24 @@ from __future__ import annotations
 
 import re
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
-import uvicorn
 
 from tests.collector_support import (
     Person,
+    ServerThread,
     add_person,
     batch_headers,
     encoded,
-    free_port,
-    wait_healthy,
+    open_store,
 )
 from workprint.agent.control_server import ControlServer
-from workprint.collector import create_app
 from workprint.events import Event, KeyDown, MouseMove, SessionStart, WindowFocus
 from workprint.home import Home
 from workprint.policy.consent import load_consent
@@ -46,19 +44,20 @@ class Portal:
 @contextmanager
 def serving(store: Store) -> Iterator[Portal]:
     """The collector app (portal included) on a free loopback port."""
-    app = create_app(store)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    wait_healthy(url)
+    with ServerThread(store) as server:
+        yield Portal(server.url, server.app.state.portal, store)
+
+
+@contextmanager
+def portal_on(data: Path) -> Iterator[Portal]:
+    """A fresh store in ``data`` (on the session's backend) served with its portal; the store
+    is closed afterwards."""
+    store = open_store(data)
     try:
-        yield Portal(url, app.state.portal, store)
+        with serving(store) as running:
+            yield running
     finally:
-        server.should_exit = True
-        thread.join(15)
+        store.close()
 
 
 def account(portal: Portal, role: Role, name: str | None = None) -> tuple[Person, str]:

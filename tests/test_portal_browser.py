@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.collector_support import free_port, open_store
+from tests.collector_support import free_port
 from tests.portal_browser_support import WAIT_MS
 from tests.portal_support import (
     PASSWORD,
@@ -26,6 +26,7 @@ from tests.portal_support import (
     account,
     activity,
     device_home,
+    portal_on,
     send_batch,
     serving,
 )
@@ -64,12 +65,8 @@ def shots(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def portal(tmp_path: Path) -> Iterator[Portal]:
-    store = open_store(tmp_path / "data")
-    try:
-        with serving(store) as running:
-            yield running
-    finally:
-        store.close()
+    with portal_on(tmp_path / "data") as running:
+        yield running
 
 
 def sign_in(page: object, portal: Portal, login: str, password: str = PASSWORD) -> None:

@@ -14,8 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.collector_support import open_store
-from tests.portal_support import Portal, RecorderStandIn, account, device_home, serving
+from tests.portal_support import Portal, RecorderStandIn, account, device_home, portal_on
 from workprint.events import SCOPES
 from workprint.policy.consent import ConsentEntry, grant, load_consent
 from workprint.portal.routes_subject import granted_now
@@ -27,12 +26,8 @@ from workprint.store.interface import ConsentRecord
 
 @pytest.fixture
 def portal(tmp_path: Path) -> Iterator[Portal]:
-    store = open_store(tmp_path / "data")
-    try:
-        with serving(store) as running:
-            yield running
-    finally:
-        store.close()
+    with portal_on(tmp_path / "data") as running:
+        yield running
 
 
 def test_heartbeat_needs_a_device_credential_and_a_known_state(portal: Portal) -> None:

@@ -14,7 +14,6 @@ import httpx
 import msgspec
 import pytest
 
-from tests.collector_support import open_store
 from tests.portal_support import (
     Portal,
     RecorderStandIn,
@@ -22,8 +21,8 @@ from tests.portal_support import (
     activity,
     device_home,
     page_csrf,
+    portal_on,
     send_batch,
-    serving,
     sign_in,
 )
 from tests.test_admin_cli import Cli
@@ -41,12 +40,8 @@ DAY_NS = 86_400 * 10**9
 
 @pytest.fixture
 def portal(tmp_path: Path) -> Iterator[Portal]:
-    store = open_store(tmp_path / "data")
-    try:
-        with serving(store) as running:
-            yield running
-    finally:
-        store.close()
+    with portal_on(tmp_path / "data") as running:
+        yield running
 
 
 def edited(portal: Portal, *, days: int | None = None, apps: str = "", sites: str = "") -> str:

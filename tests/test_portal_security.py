@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.collector_support import open_store
 from tests.portal_support import (
     PASSWORD,
     Portal,
@@ -17,8 +16,8 @@ from tests.portal_support import (
     activity,
     csrf_of,
     page_csrf,
+    portal_on,
     send_batch,
-    serving,
     sign_in,
 )
 from workprint.portal.accounts import MAX_FAILURES
@@ -27,12 +26,8 @@ from workprint.portal.security import SESSION_COOKIE
 
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
-    store = open_store(tmp_path_factory.mktemp("portal") / "data")
-    try:
-        with serving(store) as running:
-            yield running
-    finally:
-        store.close()
+    with portal_on(tmp_path_factory.mktemp("portal") / "data") as running:
+        yield running
 
 
 def test_session_fixation_a_planted_or_earlier_session_never_survives_sign_in(

@@ -11,8 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.collector_support import open_store
-from tests.portal_support import Portal, account, page_csrf, serving, sign_in
+from tests.portal_support import Portal, account, page_csrf, portal_on, sign_in
 from tests.test_admin_cli import Cli, one_line_error
 from workprint.store.interface import NotFoundError
 
@@ -21,12 +20,8 @@ VERIFY = "/v1/audit/verify"  # any call a steward's API token may make
 
 @pytest.fixture
 def portal(tmp_path: Path) -> Iterator[Portal]:
-    store = open_store(tmp_path / "data")
-    try:
-        with serving(store) as running:
-            yield running
-    finally:
-        store.close()
+    with portal_on(tmp_path / "data") as running:
+        yield running
 
 
 def bearer(token: str) -> dict[str, str]:
