@@ -97,16 +97,36 @@ def backend_environ(data: Path) -> dict[str, str]:
 
 def open_backend_store(data: Path, master: MasterKey) -> EmbeddedStore:
     """The store in ``data`` on the backend this test session runs on."""
-    from workprint.store.backends import open_store
-
     if not SHARED:
         from workprint.store.embedded import EmbeddedStore
 
         return EmbeddedStore.open(data, master)
+    return open_shared_store(data, master)
+
+
+def open_shared_store(data: Path, master: MasterKey) -> EmbeddedStore:
+    """The store of ``data`` on the shared backend (its own database and bucket prefix),
+    whatever backend the session runs on."""
+    from workprint.store.backends import open_store
+
     env = servers().environ_for(data)
     return open_store(
         data, master, database=env["WORKPRINT_DATABASE"], objects=env["WORKPRINT_OBJECTS"]
     )
+
+
+def bucket_files(store: EmbeddedStore, under: str = "") -> list[str]:
+    """The objects (``bucket/prefix/…`` paths) under the shared store's prefix (``/under``)."""
+    import pyarrow.fs as pafs
+
+    location = store.storage.location
+    assert location.startswith(f"s3://{BUCKET}/"), location
+    root = location.removeprefix("s3://") + (f"/{under}" if under else "")
+    try:
+        infos = servers().s3.filesystem().get_file_info(pafs.FileSelector(root, recursive=True))
+    except FileNotFoundError:  # nothing (left) under it
+        return []
+    return [info.path for info in infos if info.type == pafs.FileType.File]
 
 
 def open_store_here(data: Path, master: MasterKey) -> EmbeddedStore:
@@ -127,26 +147,12 @@ embedded_only = pytest.mark.skipif(
 
 def referenced_and_stored(store: EmbeddedStore) -> tuple[set[str], set[str]]:
     """The event files the metadata names, and those that exist (local files or objects)."""
-    import pyarrow.fs as pafs
-
     with store._read() as conn:
         referenced = {path for (path,) in conn.execute("SELECT path FROM files")}
     location = store.storage.location
     if location.startswith("s3://"):
-        prefix = location.removeprefix("s3://")
-        try:
-            infos = (
-                servers()
-                .s3.filesystem()
-                .get_file_info(pafs.FileSelector(f"{prefix}/events", recursive=True))
-            )
-        except FileNotFoundError:
-            infos = []
-        stored = {
-            info.path.removeprefix(prefix + "/")
-            for info in infos
-            if info.type == pafs.FileType.File
-        }
+        prefix = location.removeprefix("s3://") + "/"
+        stored = {path.removeprefix(prefix) for path in bucket_files(store, "events")}
     else:
         stored = {
             p.relative_to(store.root).as_posix()

@@ -9,9 +9,7 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
-import pyarrow.fs as pafs
-
-from tests.backend_support import BUCKET, servers
+from tests.backend_support import BUCKET, bucket_files, open_shared_store, servers
 from tests.store_support import (
     DAY_NS,
     T0,
@@ -41,35 +39,16 @@ def secrets_in(data: bytes) -> list[str]:
 
 def shared(tmp_path: Path) -> EmbeddedStore:
     """This test's store on the shared backend, whatever backend the session runs on."""
-    from workprint.store.backends import open_store
-
-    env = servers().environ_for(tmp_path / "data")
-    return open_store(
-        tmp_path / "data",
-        FileMasterKey(master_path(tmp_path)),
-        database=env["WORKPRINT_DATABASE"],
-        objects=env["WORKPRINT_OBJECTS"],
-    )
-
-
-def prefix_of(store: EmbeddedStore) -> str:
-    location = store.storage.location
-    assert location.startswith(f"s3://{BUCKET}/")
-    return location.removeprefix("s3://")
+    return open_shared_store(tmp_path / "data", FileMasterKey(master_path(tmp_path)))
 
 
 def bucket_objects(store: EmbeddedStore) -> dict[str, bytes]:
     """Every object under the store's prefix, read back over S3."""
     fs = servers().s3.filesystem()
-    try:
-        infos = fs.get_file_info(pafs.FileSelector(prefix_of(store), recursive=True))
-    except FileNotFoundError:  # no object left under the prefix
-        return {}
     out: dict[str, bytes] = {}
-    for info in infos:
-        if info.type == pafs.FileType.File:
-            with fs.open_input_stream(info.path) as stream:
-                out[info.path] = stream.read()
+    for path in bucket_files(store):
+        with fs.open_input_stream(path) as stream:
+            out[path] = stream.read()
     return out
 
 
