@@ -11,7 +11,6 @@ usage: .venv/bin/python bench/spool_throughput.py [--events N] [--batch B] [--se
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import random
 import tempfile
@@ -21,70 +20,16 @@ from pathlib import Path
 
 from workprint.events import (
     Event,
-    KeyDown,
-    KeyUp,
-    MouseDown,
-    MouseMove,
-    MouseUp,
-    Scroll,
-    WindowFocus,
     encode_jsonl,
 )
-from workprint.events.model import KeyClass
 from workprint.spool import Spool
 from workprint.spool.schema import file_bytes
-
-SESSION = "3f2a9c1e5b7d4e0f8a6b2c9d1e3f5a7b"
-APPS = [
-    ("firefox", "Search results - Mozilla Firefox"),
-    ("code", "spool.py - workprint - Visual Studio Code"),
-    ("gnome-terminal", "~/work/main"),
-    ("libreoffice", "report-q3.odt - LibreOffice Writer"),
-]
-TEXT = "the quick brown fox jumps over the lazy dog while the spool keeps every keystroke "
+from workprint.testbed.synthetic_events import MOUSE_HEAVY, device_output
 
 
 def recorder_output(rng: random.Random, start_ns: int) -> Iterator[Event]:
     """An endless, plausible stream: strokes of coalesced moves, typing bursts, clicks."""
-    t, x, y = start_ns, 960, 540
-    while True:
-        roll = rng.random()
-        if roll < 0.86:  # a mouse stroke towards a target, sampled at ~60 Hz
-            tx, ty = rng.randint(0, 1919), rng.randint(0, 1079)
-            steps = max(3, int(math.hypot(tx - x, ty - y) / rng.uniform(8, 30)))
-            for i in range(1, steps + 1):
-                t += rng.randint(14_000_000, 19_000_000)
-                yield MouseMove(
-                    t=t,
-                    session=SESSION,
-                    x=x + (tx - x) * i // steps + rng.randint(-1, 1),
-                    y=y + (ty - y) * i // steps + rng.randint(-1, 1),
-                )
-            x, y = tx, ty
-        elif roll < 0.93:  # a burst of typing
-            offset = rng.randrange(len(TEXT) - 20)
-            for ch in TEXT[offset : offset + rng.randint(3, 20)]:
-                t += rng.randint(60_000_000, 250_000_000)
-                cls: KeyClass = "space" if ch == " " else "letter"
-                key = "space" if ch == " " else ch
-                yield KeyDown(t=t, session=SESSION, cls=cls, key=key, char=ch, keycode=38)
-                t += rng.randint(40_000_000, 120_000_000)
-                yield KeyUp(t=t, session=SESSION, cls=cls, key=key, char=ch, keycode=38)
-        elif roll < 0.97:
-            t += rng.randint(50_000_000, 400_000_000)
-            yield MouseDown(t=t, session=SESSION, x=x, y=y, button=1)
-            t += rng.randint(60_000_000, 140_000_000)
-            yield MouseUp(t=t, session=SESSION, x=x, y=y, button=1)
-        elif roll < 0.995:
-            for _ in range(rng.randint(1, 6)):
-                t += rng.randint(20_000_000, 80_000_000)
-                yield Scroll(t=t, session=SESSION, x=x, y=y, dy=rng.choice((-1, 1)))
-        else:
-            app, title = rng.choice(APPS)
-            t += rng.randint(100_000_000, 900_000_000)
-            yield WindowFocus(
-                t=t, session=SESSION, app=app, title=title, pid=rng.randint(1000, 9999)
-            )
+    return device_output(rng, start_ns, mix=MOUSE_HEAVY)
 
 
 def run(n_events: int, batch_size: int, seed: int, directory: Path) -> None:
