@@ -45,18 +45,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from workprint.testbed.chromium import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parents[1]
 EXTENSION = ROOT / "extension"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SET_STATE = (
     "state => chrome.storage.local.set({wp: {state, text: false, exclude_sites: [], "
     "sensitive_selectors: [], search_sites: [], bench: true}})"
@@ -170,7 +162,7 @@ def one_run(
 ) -> dict[str, float]:
     """One fresh browser: a page load, 2 s idle, then ``events`` clicks, key presses and wheel
     notches (a third each). Main-thread seconds of each phase."""
-    args = list(ARGS)
+    args = list(CHROMIUM_ARGS)
     if extension:
         args += [
             f"--disable-extensions-except={extension_dir}",

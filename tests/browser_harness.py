@@ -18,19 +18,10 @@ import pytest
 from tests.conftest import RecorderProcess, exported_events, run_cli
 from workprint.events import WebAct, WebDwell, WebNav, WebSearch, WebTab
 from workprint.policy.browser_gate import WebEvent
+from workprint.testbed.chromium import CHROMIUM, CHROMIUM_ARGS
 
 SITE_DIR = Path(__file__).parent / "data" / "websites"
 EXTENSION_DIR = Path(__file__).resolve().parents[1] / "extension"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-]
 
 # What a person types that must never appear in any byte written.
 PASSWORD = "Hunter2-Sesame-9931"

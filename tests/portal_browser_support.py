@@ -17,16 +17,8 @@ from tests.portal_support import PASSWORD, Portal, account, activity, send_batch
 from tests.release_support import make_world, policy
 from workprint.release.registry import ReleaseInfo
 from workprint.store.interface import ConsentRecord
+from workprint.testbed.chromium import CHROMIUM
 
-CHROMIUM: Final = "/usr/bin/chromium"
-CHROMIUM_ARGS: Final = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 AXE_SOURCE: Final = Path(__file__).parent / "data" / "axe" / "axe.min.js"
 WAIT_MS: Final = 30_000  # generous: the machine is shared, Playwright waits only as long as needed
 LAPTOP: Final = {"width": 1280, "height": 800}

@@ -13,8 +13,6 @@ from typing import Any
 import pytest
 
 from tests.portal_browser_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     LAPTOP,
     LONG_DEVICE_NAME,
     PHONE,
@@ -27,6 +25,7 @@ from tests.portal_browser_support import (
     populated_portal,
     sign_in,
 )
+from workprint.testbed.chromium import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.skipif(
     not have_chromium(), reason="needs Debian's chromium (apt-get install chromium)"
