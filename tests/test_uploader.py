@@ -5,12 +5,15 @@ without blocking the queue, honours Retry-After, stops on a revoked credential."
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.collector_support import (
     Person,
@@ -25,7 +28,14 @@ from workprint.collector import CollectorSettings
 from workprint.events import SessionStart
 from workprint.policy.consent import grant
 from workprint.spool import Spool
-from workprint.spool.uploader import Uploader, backoff_delay, retry_after_seconds
+from workprint.spool.records import SpooledBatch
+from workprint.spool.uploader import (
+    Uploader,
+    backoff_delay,
+    merge_batches,
+    retry_after_seconds,
+    upload_id_of,
+)
 from workprint.store.interface import Store
 
 
@@ -174,3 +184,56 @@ def test_backoff_is_full_jitter_and_capped() -> None:
     assert max(backoff_delay(1) for _ in range(200)) <= 1.0
     assert retry_after_seconds("7") == 7.0 and retry_after_seconds("99999") == 600.0
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+
+
+def test_pending_batches_go_up_joined_and_each_event_is_stored_once(
+    store: Store, ada: Person, spool: Spool, http: httpx.Client
+) -> None:
+    seqs = fill(spool, 20)  # 20 batches of 50 events
+    with ServerThread(store) as server:
+        grant_all(http, ada, url=server.url)
+        uploader = Uploader(spool, server.url, ada.token, client=http, max_upload_events=120)
+        report = uploader.run_once()
+    assert report.error is None
+    assert (report.sent_batches, report.uploads, report.accepted) == (20, 10, 1000)
+    assert spool.stats().batches == 0
+    assert stored_seqs(store, ada) == seqs
+
+
+def test_a_resend_that_joins_another_run_stores_nothing_twice(
+    store: Store, ada: Person, http: httpx.Client, tmp_path: Path
+) -> None:
+    """The acknowledgement of every upload is lost (the device kept a copy of its spool from
+    before): the copy joins its batches differently, under other ids, and the collector's
+    (device, seq) de-duplication still stores each event once."""
+    assert ada.device_name is not None
+    key = os.urandom(32)
+    with Spool.open(tmp_path / "a.db", key, device_id=ada.device_name) as spool:
+        seqs = fill(spool, 9)
+    shutil.copy(tmp_path / "a.db", tmp_path / "b.db")
+    with ServerThread(store) as server:
+        grant_all(http, ada, url=server.url)
+        with Spool.open(tmp_path / "a.db", key, device_id=ada.device_name) as first:
+            sent = Uploader(first, server.url, ada.token, client=http, max_upload_events=100)
+            assert (sent.run_once().uploads, first.stats().batches) == (5, 0)
+        with Spool.open(tmp_path / "b.db", key, device_id=ada.device_name) as again:
+            report = Uploader(again, server.url, ada.token, client=http).run_once()
+    assert (report.uploads, report.sent_batches) == (1, 9)
+    assert (report.accepted, report.duplicates) == (0, 450)
+    assert stored_seqs(store, ada) == seqs and len(seqs) == 450
+
+
+@given(st.lists(st.integers(1, 300), max_size=40), st.integers(1, 600))
+def test_joined_runs_keep_order_and_stay_within_the_limit(sizes: list[int], limit: int) -> None:
+    batches = [SpooledBatch(f"b{i}", 0, n - 1, n, 0, []) for i, n in enumerate(sizes)]
+    runs = list(merge_batches(batches, limit))
+    assert [b for run in runs for b in run] == batches  # every batch once, in order
+    for i, run in enumerate(runs):
+        total = sum(b.n_events for b in run)
+        assert total <= limit or len(run) == 1
+        if i + 1 < len(runs):  # a run ends only where the next batch would not fit
+            assert total + runs[i + 1][0].n_events > limit
+    ids = [upload_id_of(run) for run in runs]
+    assert len(set(ids)) == len(ids)
+    assert all(upload_id_of(run) == run[0].batch_id for run in runs if len(run) == 1)
+    assert all(len(i) <= 64 for i in ids)

@@ -166,6 +166,8 @@ class _Deferring(Protocol):
         batch_id: str,
         events: pa.Table,
         bad_rows: Sequence[BadRow] = (),
+        *,
+        validated: bool = False,
     ) -> Future[IngestResult]: ...
 
 
@@ -193,11 +195,12 @@ def _decode_and_submit(
     )
     if decoded.total == 0:
         return decoded, None
-    table = events_to_table(decoded.events)
+    table = events_to_table(decoded.events)  # msgspec validated every one of them
+    batch, bad = decoded.batch_id, decoded.bad_rows
     if isinstance(store, _Deferring):
-        return decoded, store.ingest_nowait(principal, decoded.batch_id, table, decoded.bad_rows)
+        return decoded, store.ingest_nowait(principal, batch, table, bad, validated=True)
     done: Future[IngestResult] = Future()
-    done.set_result(store.ingest(principal, decoded.batch_id, table, decoded.bad_rows))
+    done.set_result(store.ingest(principal, batch, table, bad, validated=True))
     return decoded, done
 
 

@@ -11,17 +11,29 @@ so a lost response costs one resend, never a duplicate. Failures are handled by 
   reason and go on with the next, so one bad batch never blocks the queue;
 - 401/403 (credential revoked or not allowed): stop and report; nothing is dropped.
 
+Pending batches go up together: one upload joins consecutive spooled batches up to
+``MAX_UPLOAD_EVENTS`` (``merge_batches``), so a device catching up after an outage, or one that
+spooled a few small batches since its last poll, costs the collector one request instead of
+dozens — a request's fixed cost (HTTP, authentication, one sealed file, one commit) is most of
+what a small batch costs there. The joined upload has an id of its own, derived from the ids it
+holds, and the collector's (device, seq) de-duplication keeps every event exactly once even
+when a retry joins a different run of batches. A joined upload the collector refuses as a whole
+is sent again batch by batch, so only the bad batch is quarantined.
+
 The device's consent history is sent (``POST /v1/consent``) before any batch whenever it changed,
 because the collector enforces consent again and would refuse events it does not know consent for.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any, Final
 
@@ -46,6 +58,7 @@ BACKOFF_BASE_S: Final = 0.5
 BACKOFF_CAP_S: Final = 60.0
 MAX_RETRY_AFTER_S: Final = 600.0
 IDLE_POLL_S: Final = 2.0
+MAX_UPLOAD_EVENTS: Final = 5_000  # events one upload joins, at most (the collector takes 50,000)
 QUARANTINE_STATUSES: Final = frozenset({400, 413, 422})
 _result_decoder: Final = msgspec.json.Decoder(BatchResult)
 
@@ -54,8 +67,9 @@ _result_decoder: Final = msgspec.json.Decoder(BatchResult)
 class UploadReport:
     """What one ``run_once`` did, and why it stopped if it did not empty the queue."""
 
-    sent_batches: int = 0
+    sent_batches: int = 0  # spooled batches acknowledged
     sent_events: int = 0
+    uploads: int = 0  # requests that carried them (joined batches share one)
     accepted: int = 0
     duplicates: int = 0
     rejected: int = 0
@@ -107,7 +121,8 @@ class Uploader:
         *,
         client: httpx.Client,
         consent_file: Path | None = None,
-        batches_per_round: int = 32,
+        batches_per_round: int = 64,
+        max_upload_events: int = MAX_UPLOAD_EVENTS,
         backoff_cap_s: float = BACKOFF_CAP_S,
         control: DeviceControl | None = None,
     ) -> None:
@@ -117,6 +132,7 @@ class Uploader:
         self.client = client
         self.consent_file = consent_file
         self.batches_per_round = batches_per_round
+        self.max_upload_events = max_upload_events
         self.backoff_cap_s = backoff_cap_s
         self._headers = {"Authorization": f"Bearer {token}"}
         self._compressor = zstandard.ZstdCompressor(level=3)
@@ -196,48 +212,59 @@ class Uploader:
             batches = self.spool.pending(limit)
             if not batches:
                 return
-            for batch in batches:
+            for upload in merge_batches(batches, self.max_upload_events):
                 if self._stopping.is_set():
                     raise _Stop
-                self._send(batch, report)
+                if not self._send(upload, report) and len(upload) > 1:
+                    for batch in upload:  # refused whole: find the bad one, keep the rest
+                        self._send([batch], report)
 
-    def _send(self, batch: SpooledBatch, report: UploadReport) -> None:
-        body = self._compressor.compress(encode_batch(batch.events))
+    def _send(self, upload: Sequence[SpooledBatch], report: UploadReport) -> bool:
+        """Send spooled batches as one upload; True once acknowledged (and removed from the
+        spool), False if the collector refused the upload as a whole (a single batch is then
+        quarantined). Any other failure ends the round (``_Stop``)."""
+        upload_id = upload_id_of(upload)
+        events = upload[0].events if len(upload) == 1 else list(chain(*(b.events for b in upload)))
+        body = self._compressor.compress(encode_batch(events))
         headers = {
             "Content-Type": BATCH_CONTENT_TYPE,
             "Content-Encoding": "zstd",
-            BATCH_ID_HEADER: batch.batch_id,
+            BATCH_ID_HEADER: upload_id,
         }
         response = self._request("POST", "/v1/batches", report, content=body, headers=headers)
+        report.uploads += 1
         status = response.status_code
         if status == 200:
             try:
                 result = _result_decoder.decode(response.content)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                report.error = f"the collector's answer to batch {batch.batch_id} is invalid: {exc}"
+                report.error = f"the collector's answer to batch {upload_id} is invalid: {exc}"
                 raise _Stop from None
-            if result.batch_id != batch.batch_id:
-                report.error = f"the collector acknowledged {result.batch_id}, not {batch.batch_id}"
+            if result.batch_id != upload_id:
+                report.error = f"the collector acknowledged {result.batch_id}, not {upload_id}"
                 raise _Stop
-            self.spool.ack([batch.batch_id])
-            report.sent_batches += 1
-            report.sent_events += batch.n_events
+            self.spool.ack([batch.batch_id for batch in upload])
+            report.sent_batches += len(upload)
+            report.sent_events += sum(batch.n_events for batch in upload)
             report.accepted += result.accepted
             report.duplicates += result.duplicates
             report.rejected += result.rejected
             if result.rejected:
                 log.warning(
                     "batch %s: %d events kept as bad rows by the collector",
-                    batch.batch_id,
+                    upload_id,
                     result.rejected,
                 )
-        elif status in QUARANTINE_STATUSES:
-            reason = f"collector refused it ({status}): {_error_text(response)}"
-            self.spool.quarantine(batch.batch_id, reason)
-            report.quarantined += 1
-            log.error("batch %s quarantined: %s", batch.batch_id, reason)
-        else:
-            self._fail(report, response, f"batch {batch.batch_id}")
+            return True
+        if status not in QUARANTINE_STATUSES:
+            self._fail(report, response, f"batch {upload_id}")
+        if len(upload) > 1:
+            return False
+        reason = f"collector refused it ({status}): {_error_text(response)}"
+        self.spool.quarantine(upload_id, reason)
+        report.quarantined += 1
+        log.error("batch %s quarantined: %s", upload_id, reason)
+        return False
 
     def _request(
         self, method: str, path: str, report: UploadReport, **kwargs: Any
@@ -355,6 +382,30 @@ class Uploader:
             "last_error": self.last_error,
             "last_success_ns": self.last_success_ns,
         }
+
+
+def merge_batches(batches: Sequence[SpooledBatch], max_events: int) -> Iterator[list[SpooledBatch]]:
+    """Consecutive runs of ``batches`` (oldest first) of at most ``max_events`` events each; a
+    batch larger than that goes alone."""
+    run: list[SpooledBatch] = []
+    events = 0
+    for batch in batches:
+        if run and events + batch.n_events > max_events:
+            yield run
+            run, events = [], 0
+        run.append(batch)
+        events += batch.n_events
+    if run:
+        yield run
+
+
+def upload_id_of(upload: Sequence[SpooledBatch]) -> str:
+    """A lone batch keeps its own id; a joined upload gets one derived from the ids it holds,
+    so resending the same run is a replay the collector recognises."""
+    if len(upload) == 1:
+        return upload[0].batch_id
+    digest = hashlib.sha256("\n".join(batch.batch_id for batch in upload).encode())
+    return "j-" + digest.hexdigest()[:48]
 
 
 def _error_text(response: httpx.Response) -> str:

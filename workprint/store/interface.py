@@ -162,11 +162,17 @@ class Store(Protocol):
         batch_id: str,
         events: pa.Table,
         bad_rows: Sequence[BadRow] = (),
+        *,
+        validated: bool = False,
     ) -> IngestResult:
         """Store a device's batch exactly once: a repeated ``batch_id`` is a replay (nothing
         written); events whose (device, seq) is already stored are counted as duplicates; events
         of a scope the person had not granted at their ``t`` are rejected and counted. Durable
-        (fsync'd) before it returns. All or nothing: a failure writes no part of the batch."""
+        (fsync'd) before it returns. All or nothing: a failure writes no part of the batch.
+
+        Every row is checked against the event model unless ``validated``: the caller built the
+        table with ``events_to_table`` from ``Event`` structs msgspec decoded, which checked
+        the same rules already (the collector's path)."""
         ...
 
     def read_events(

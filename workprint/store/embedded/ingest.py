@@ -161,8 +161,11 @@ def prepare(
     batch_id: str,
     events: pa.Table,
     bad_rows: list[BadRow],
+    *,
+    validated: bool = False,
 ) -> Prepared | IngestResult:
-    """Validate, judge and write a batch's files; an ``IngestResult`` if it is a replay."""
+    """Validate (unless msgspec did: ``Store.ingest``), judge and seal a batch's files; an
+    ``IngestResult`` if it is a replay."""
     if not batch_id or len(batch_id) > MAX_BATCH_ID:
         raise StoreError(f"batch id must be 1 to {MAX_BATCH_ID} characters")
     source = source_of(principal)
@@ -182,7 +185,7 @@ def prepare(
 
     table = conform(events)
     types = type_masks(table)
-    invalid = invalid_rows(table, types)
+    invalid = {} if validated else invalid_rows(table, types)
     if invalid:
         bad_rows = bad_rows + [_bad_from_row(table, row, why) for row, why in invalid.items()]
         keep = np.ones(table.num_rows, dtype=np.bool_)

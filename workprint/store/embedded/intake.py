@@ -29,7 +29,7 @@ from workprint.store.interface import BadRow, IngestResult, Principal, StoreErro
 
 MAX_GROUP_BATCHES: Final = 256  # batches committed together, at most
 MAX_GROUP_EVENTS: Final = 500_000
-UPLOAD_THREADS: Final = 16  # object-store uploads in flight at once, per process
+WRITER_THREADS: Final = 16  # event files being written or uploaded at once, per pool
 
 
 class Intake:
@@ -46,7 +46,10 @@ class Intake:
     ) -> None:
         self._storage = storage
         self._early = early
-        self._uploads = ThreadPoolExecutor(UPLOAD_THREADS, thread_name_prefix="workprint-upload")
+        # Two pools (threads start only when used): early uploads feed the group commit, which
+        # writes local files on its own pool, so each can be drained in turn at close.
+        self._uploads = ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="workprint-upload")
+        self._writers = ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="workprint-write")
         self._keys = keys
         self._write = write
         self._consents = ConsentCache()
@@ -62,9 +65,19 @@ class Intake:
         batch_id: str,
         events: pa.Table,
         bad_rows: list[BadRow],
+        *,
+        validated: bool = False,
     ) -> Future[IngestResult]:
         prepared = prepare(
-            snap, self._storage, self._keys, self._consents, principal, batch_id, events, bad_rows
+            snap,
+            self._storage,
+            self._keys,
+            self._consents,
+            principal,
+            batch_id,
+            events,
+            bad_rows,
+            validated=validated,
         )
         if isinstance(prepared, IngestResult):  # a replay: nothing to write
             done: Future[IngestResult] = Future()
@@ -117,14 +130,7 @@ class Intake:
         outcome = GroupOutcome()
         try:
             with self._write() as conn:
-                for i, item in enumerate(items):
-                    try:
-                        if not item.written:
-                            write_files(self._storage, item.parts, item.blobs)
-                        ready.append(i)
-                    except Exception as exc:
-                        outcomes[i] = exc
-                    item.blobs = []
+                self._write_group_files(items, outcomes, ready)
                 commit_group(conn, self._storage, [items[i] for i in ready], outcome)
         except BaseException:  # nothing committed: no file of the group is referenced
             paths = [path for i in ready for path in items[i].paths]
@@ -136,6 +142,31 @@ class Intake:
             outcomes[i] = result
         return [o if o is not None else StoreError("not committed") for o in outcomes]
 
+    def _write_group_files(
+        self,
+        items: list[Prepared],
+        outcomes: list[IngestResult | BaseException | None],
+        ready: list[int],
+    ) -> None:
+        """Write the files of every batch not yet written, all at once on the writer pool; add
+        to ``ready`` the index of each batch whose files are all durable. In parallel because each
+        file waits on its own fsyncs (about 6 ms here, one after the other): the disk takes many
+        at once for little more than the price of one, so a group of 100 batches costs ~25 ms
+        of commit time instead of ~600 ms."""
+        pending = {
+            i: self._writers.submit(write_files, self._storage, item.parts, item.blobs)
+            for i, item in enumerate(items)
+            if not item.written
+        }
+        for i, item in enumerate(items):
+            try:
+                if i in pending:
+                    pending[i].result()
+                ready.append(i)
+            except Exception as exc:
+                outcomes[i] = exc
+            item.blobs = []
+
     def _ingest_busy(self) -> bool:
         return self.group_commit.busy or self.group_commit.queued() > 0
 
@@ -144,4 +175,5 @@ class Intake:
         need the store's lock)."""
         self._uploads.shutdown(wait=True)
         self.group_commit.close()
+        self._writers.shutdown(wait=True)
         self.compactor.stop()

@@ -249,8 +249,12 @@ class EmbeddedStore:
         batch_id: str,
         events: pa.Table,
         bad_rows: Sequence[BadRow] = (),
+        *,
+        validated: bool = False,
     ) -> IngestResult:
-        return self.ingest_nowait(principal, batch_id, events, bad_rows).result()
+        return self.ingest_nowait(
+            principal, batch_id, events, bad_rows, validated=validated
+        ).result()
 
     def ingest_nowait(
         self,
@@ -258,12 +262,16 @@ class EmbeddedStore:
         batch_id: str,
         events: pa.Table,
         bad_rows: Sequence[BadRow] = (),
+        *,
+        validated: bool = False,
     ) -> Future[IngestResult]:
         """``ingest`` without waiting for the disk: validates, judges and seals the batch in
         this thread (raising for a batch refused whole), then queues it for the next group
         commit; the future resolves once the batch is durable (or failed)."""
         with self._snapshot() as snap:
-            return self._intake.submit(snap, principal, batch_id, events, list(bad_rows))
+            return self._intake.submit(
+                snap, principal, batch_id, events, list(bad_rows), validated=validated
+            )
 
     def read_events(
         self,
