@@ -3,9 +3,13 @@
 Simulates ``--devices`` enrolled devices (default 200, all concurrent, asyncio + httpx) sending
 realistic recorder output — ~90% coalesced mouse moves along strokes at ~60 Hz, key down/up pairs
 with characters, clicks, scrolls, focus changes with titles — as msgpack + zstd, exactly as the
-uploader sends it, in batches of ``--batch-min``..``--batch-max`` events (a recorder flushes every
-500 ms: ~100–500 events). The collector runs on the real embedded store, which makes every batch
-durable (fsync) before it acknowledges.
+uploader sends it, in uploads of ``--batch-min``..``--batch-max`` events. The uploader polls every
+2 s and joins the batches its spool holds into one upload of at most 5,000 events
+(``spool/uploader.py``), so a device offering 500 events/s (200 devices × 500 = 100,000 events/s)
+sends uploads of ~1,000 events, and one catching up after an outage sends 5,000; the default
+1,000–3,000 covers both. ``--big 300 --big-batches N`` adds a phase of small uploads (what each
+spooled batch alone would be) to show the per-request cost. The collector runs on the real
+embedded store, which makes every batch durable (fsync) before it acknowledges.
 
 Phases, one after the other on the same server:
 
@@ -24,7 +28,8 @@ after ``--settle`` idle seconds (background compaction), and after ``compact`` o
 writes them as plain JSON lines with an fsync per batch. Payloads are prepared before the clock.
 
 usage: .venv/bin/python bench/collector_ingest.py [--devices 200] [--rates 50000,100000]
-       [--phase-s 15] [--saturate 10] [--big 5000 --big-batches 2] [--dir D]
+       [--batch-min 1000 --batch-max 3000] [--phase-s 15] [--saturate 5]
+       [--big 300 --big-batches 5] [--dir D]
 """
 
 from __future__ import annotations
@@ -290,15 +295,15 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=200)
-    parser.add_argument("--batch-min", type=int, default=100)
-    parser.add_argument("--batch-max", type=int, default=500)
+    parser.add_argument("--batch-min", type=int, default=1000)
+    parser.add_argument("--batch-max", type=int, default=3000)
     parser.add_argument(
         "--rates",
         type=lambda s: [float(r) for r in s.split(",") if r],
         default=[50_000.0, 100_000.0],
     )
     parser.add_argument("--phase-s", type=float, default=15.0)
-    parser.add_argument("--saturate", type=int, default=10, help="batches per device, back to back")
+    parser.add_argument("--saturate", type=int, default=5, help="batches per device, back to back")
     parser.add_argument("--big", type=int, default=5000)
     parser.add_argument("--big-batches", type=int, default=0)
     parser.add_argument("--settle", type=float, default=10.0, help="idle seconds before stopping")

@@ -3,6 +3,7 @@ the shared PostgreSQL + S3 backend that several collectors use at once."""
 
 from __future__ import annotations
 
+import gc
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -87,6 +88,9 @@ def serve(
         # it found: make that a no-op so the store below is closed and the exit status is 0.
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: None)
+        # What start-up built lives as long as the process: out of the collector's sight, a
+        # full collection no longer walks it (it paused ingest for tens of ms each time).
+        gc.freeze()
         uvicorn.Server(config).run()
     finally:
         store.close()
