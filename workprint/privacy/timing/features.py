@@ -8,7 +8,7 @@ digraph) takes the session's own median, so the attack scores timing, not which 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
@@ -22,6 +22,11 @@ from workprint.privacy.timing.sessions import (
 )
 
 DEFAULT_MIN_SHARE = 0.2  # a key or digraph used in at least this share of sessions is a feature
+# ``common``: only keys and digraphs nearly every session has. With rarer ones, which values are
+# missing (filled with the session median) spells out the text typed, a content signal: on
+# fixed_text.csv the timing-free copy is identified 3-4x chance through ``full``, at chance
+# through ``common``, while raw identification is as high (docs/privacy-timing.md).
+COMMON_SHARE = 0.8
 COARSE_FEATURES: Final = ("log_ms_per_key", "pause_count", "pause_share")
 
 
@@ -33,16 +38,25 @@ class SessionFeatures:
     names: list[str]
     person: IntArray  # person code of each session
     person_names: list[str]
+    common: list[int] = field(default_factory=list)  # columns of keys/digraphs most sessions have
 
     def columns(self, selection: str) -> FloatArray:
-        """``full`` (everything), ``global`` (session-level statistics), or ``coarse`` (only
-        what the anonymiser keeps on purpose: speed and pauses)."""
+        """``full`` (everything), ``common`` (per-key features of keys and digraphs in at least
+        ``COMMON_SHARE`` of sessions, and the session statistics: timing without a missing-value
+        pattern), ``global`` (session-level statistics), or ``coarse`` (only what the utility
+        profiles keep on purpose: speed and pauses), or ``speed`` (log ms per key alone)."""
         if selection == "full":
             return self.matrix
-        if selection == "global":
+        if selection == "common":
+            wanted = self.common + [
+                i for i, name in enumerate(self.names) if not name.startswith(("h:", "f"))
+            ]
+        elif selection == "global":
             wanted = [i for i, name in enumerate(self.names) if not name.startswith(("h:", "f"))]
         elif selection == "coarse":
             wanted = [self.names.index(name) for name in COARSE_FEATURES]
+        elif selection == "speed":  # typing speed alone: what a speed-keeping profile must keep
+            wanted = [self.names.index("log_ms_per_key")]
         else:
             raise ValueError(f"unknown feature set {selection!r}")
         return self.matrix[:, wanted]
@@ -65,14 +79,41 @@ def _per_category_mean(
     return np.where(counts > 0, means, fallback[:, None])
 
 
-def _frequent(category: IntArray, group: IntArray, n_groups: int, min_share: float) -> IntArray:
-    """Categories that occur in at least ``min_share`` of the sessions."""
+def _sessions_with(category: IntArray, group: IntArray) -> IntArray:
+    """How many sessions have each category at least once."""
     if len(category) == 0:
         return np.zeros(0, dtype=np.int64)
     n_categories = int(category.max()) + 1
     present = np.unique(group * n_categories + category) % n_categories
-    sessions_with = np.bincount(present, minlength=n_categories)
+    return np.bincount(present, minlength=n_categories).astype(np.int64)
+
+
+def _frequent(category: IntArray, group: IntArray, n_groups: int, min_share: float) -> IntArray:
+    """Categories that occur in at least ``min_share`` of the sessions."""
+    sessions_with = _sessions_with(category, group)
     return np.flatnonzero(sessions_with >= max(1.0, min_share * n_groups)).astype(np.int64)
+
+
+def content_features(s: KeystrokeSessions) -> FloatArray:
+    """What the key sequence alone says, no timing: count of each key per session and which
+    digraphs (in at least two sessions) it contains. The anonymiser keeps key order exactly, so
+    an attack on these is the same on raw and anonymised data: the key-content floor."""
+    n_groups, n_keys = s.n_groups, len(s.key_names)
+    key_counts = np.bincount(s.group * n_keys + s.key, minlength=n_groups * n_keys)
+    later = ~s.is_first
+    _, digraph = np.unique(np.roll(s.key, 1)[later] * n_keys + s.key[later], return_inverse=True)
+    digraph = digraph.astype(np.int64)
+    n_dig = int(digraph.max(initial=-1)) + 1
+    cells = np.unique(s.group[later] * n_dig + digraph)
+    present = np.zeros(n_groups * n_dig)
+    present[cells] = 1.0
+    shared = np.flatnonzero(_sessions_with(digraph, s.group[later]) >= 2)
+    return np.hstack(
+        (
+            key_counts.reshape(n_groups, n_keys).astype(np.float64),
+            present.reshape(n_groups, n_dig)[:, shared],
+        )
+    )
 
 
 def session_features(
@@ -99,6 +140,8 @@ def session_features(
     names: list[str] = []
 
     keys = _frequent(s.key, s.group, n_groups, min_share)
+    common_keys = set(_frequent(s.key, s.group, n_groups, COMMON_SHARE).tolist())
+    common = [i for i, k in enumerate(keys.tolist()) if k in common_keys]
     n_cat = n_keys
     holds = _per_category_mean(hold, s.group, s.key, n_groups, n_cat, median_hold)[:, keys]
     columns.append(holds)
@@ -106,8 +149,10 @@ def session_features(
 
     # Chosen by presence alone, so raw and anonymised copies of a table get the same columns.
     frequent = _frequent(digraph, group, n_groups, min_share)
+    common_digraphs = set(_frequent(digraph, group, n_groups, COMMON_SHARE).tolist())
     n_dig = int(digraph.max(initial=-1)) + 1
     for label, values, fallback in (("fpp", pp, median_pp), ("frp", rp, median_rp)):
+        common += [len(names) + i for i, d in enumerate(frequent.tolist()) if d in common_digraphs]
         means = _per_category_mean(
             values[steady], group[steady], digraph[steady], n_groups, n_dig, fallback
         )[:, frequent]
@@ -142,4 +187,5 @@ def session_features(
         names=names,
         person=s.group_person,
         person_names=s.person_names,
+        common=common,
     )

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import math
 import secrets
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
 
 from workprint.privacy.timing.population import Pool, draw_hierarchical
 from workprint.privacy.timing.sessions import (
+    BoolArray,
     FloatArray,
     IntArray,
     KeystrokeSessions,
@@ -62,6 +64,26 @@ def target_spans(
     return np.maximum(result, intervals.astype(np.float64))
 
 
+def jittered_spans(
+    span: FloatArray, intervals: IntArray, tolerance: float, rng: np.random.Generator
+) -> FloatArray:
+    """Each session's span times a factor drawn log-uniformly from the whole tolerance band.
+
+    Same guarantee as ``target_spans`` (speed within ``tolerance``, clamped after rounding to
+    ms) but twice the error variance: randomised rounding moves log(speed) by a triangular
+    error of half-width log(1 + tolerance), this by a uniform one over the whole band, which
+    hides more of the session's own speed for the same bound."""
+    result = np.maximum(span, 0.0)
+    positive = span > 0
+    low_factor, high_factor = math.log(1 - tolerance), math.log1p(tolerance)
+    ratio = np.exp(rng.uniform(low_factor, high_factor, int(positive.sum())))
+    target = np.rint(span[positive] / ratio)
+    low = np.ceil(span[positive] / (1 + tolerance))
+    high = np.floor(span[positive] / (1 - tolerance))
+    result[positive] = np.clip(target, low, np.maximum(low, high))
+    return np.maximum(result, intervals.astype(np.float64))
+
+
 def _pooled_spans(
     s: KeystrokeSessions, span: FloatArray, rng: np.random.Generator, min_people: int
 ) -> FloatArray:
@@ -75,9 +97,48 @@ def _pooled_spans(
     return np.maximum(np.rint(np.where(met, drawn, per_key) * intervals), intervals)
 
 
+def _shuffled_pauses(
+    pause: BoolArray, group: IntArray, n_groups: int, rng: np.random.Generator
+) -> BoolArray:
+    """As many pauses per session as ``pause`` marks, at positions drawn uniformly among the
+    session's intervals: where a person paused (a habit) is not kept, only how often."""
+    count = np.bincount(group[pause], minlength=n_groups)
+    order = np.lexsort((rng.random(len(group)), group))
+    starts = np.searchsorted(group[order], np.arange(n_groups))
+    rank = np.empty(len(group), dtype=np.int64)
+    rank[order] = np.arange(len(group)) - starts[group[order]]
+    return np.asarray(rank < count[group], dtype=np.bool_)
+
+
 def _digraph_codes(prev_key: IntArray, key: IntArray, n_keys: int) -> IntArray:
     _, codes = np.unique(prev_key * n_keys + key, return_inverse=True)
     return np.asarray(codes, dtype=np.int64)
+
+
+def _below_pause_threshold(
+    flight: FloatArray, pause: BoolArray, group: IntArray, n_groups: int, pause_ms: float
+) -> FloatArray:
+    """Move the time of non-pause intervals that scaling pushed to the pause threshold into
+    the session's pauses, or into its other intervals' headroom: the pause count is kept
+    without changing the span. A session where neither fits keeps its span (speed first)."""
+    if not math.isfinite(pause_ms):  # the strict profile: no pause is kept, nothing to move
+        return flight
+    cap = pause_ms - 3.0  # + 1 ms floor and +-1 ms of rounding stay below pause_ms
+    over = np.where(pause, 0.0, np.maximum(flight - cap, 0.0))
+    excess = group_sum(over, group, n_groups)
+    capped = np.where(pause, flight, np.minimum(flight, cap))
+    pause_time = group_sum(np.where(pause, capped, 0.0), group, n_groups)
+    headroom = np.where(pause, 0.0, cap - capped)
+    room = group_sum(headroom, group, n_groups)
+    into_pauses = (excess > 0) & (pause_time > 0)
+    into_others = (excess > 0) & ~into_pauses & (room >= excess)
+    pause_share = np.divide(excess, pause_time, out=np.zeros(n_groups), where=into_pauses)
+    room_share = np.divide(excess, room, out=np.zeros(n_groups), where=into_others)
+    moved = np.where(
+        pause, capped * (1 + pause_share[group]), capped + headroom * room_share[group]
+    )
+    changed = (into_pauses | into_others)[group]
+    return np.asarray(np.where(changed, moved, flight), dtype=np.float64)
 
 
 def _synthetic_intervals(
@@ -106,6 +167,7 @@ def _synthetic_intervals(
     all_scale = np.divide(spare, total, out=np.zeros(n_groups), where=total > 0)
     factor = np.where(pause, 1.0, other_scale[group])
     flight = np.where(fits[group], flight * factor, flight * all_scale[group])
+    flight = _below_pause_threshold(flight, pause, group, n_groups, pause_ms)
     # A session of equal intervals when nothing could be drawn (all relative flights zero).
     even = total_rel <= 0
     counts = np.maximum(s.sizes - 1, 1)
@@ -119,9 +181,10 @@ def anonymize_keystrokes(
     seed: int | None = None,
     pause_ms: float = DEFAULT_PAUSE_MS,
     speed_tolerance: float | None = None,
-    keep_pauses: bool = False,
+    keep_pauses: bool | Literal["count"] = False,
     min_people: int = DEFAULT_MIN_PEOPLE,
     reference: pa.Table | None = None,
+    speed_noise: Literal["grid", "uniform"] = "grid",
 ) -> pa.Table:
     """Columns user (string), session (string), keyname (string), timepress (float64 ms),
     timerelease (float64 ms) — extra columns passed through; same row order; times anonymised.
@@ -134,11 +197,18 @@ def anonymize_keystrokes(
     from other people's sessions (ms per key) and every interval, pause or not, from the pool
     of all intervals, so only the key sequence is left. ``speed_tolerance=0.1`` keeps each
     session's typing speed within 10% and ``keep_pauses=True`` its pause positions — the
-    utility profile; docs/privacy-timing.md gives what each costs in re-identification."""
+    utility profile; docs/privacy-timing.md gives what each costs in re-identification.
+    ``keep_pauses="count"`` keeps only how many pauses a session has, at random positions;
+    ``speed_noise="uniform"`` moves the speed by a log-uniform factor over the whole tolerance
+    band instead of randomised rounding to a grid (``jittered_spans``)."""
     if speed_tolerance is not None and not 0 < speed_tolerance < 1:
         raise TimingInputError("speed_tolerance must be between 0 and 1")
     if pause_ms <= 1:
         raise TimingInputError("pause_ms must be more than 1")
+    if keep_pauses not in (True, False, "count"):
+        raise TimingInputError("keep_pauses must be true, false or 'count'")
+    if speed_noise not in ("grid", "uniform"):
+        raise TimingInputError("speed_noise must be 'grid' or 'uniform'")
     rng = np.random.default_rng(secrets.randbits(64) if seed is None else seed)
     n_out = table.num_rows
     keys = keystroke_sessions(table)  # validates the table itself, with its own row numbers
@@ -158,7 +228,13 @@ def anonymize_keystrokes(
             f"{min_people + 1}; pass reference timings of other people"
         )
     press, release = _anonymised_times(
-        keys, rng, pause_ms if keep_pauses else math.inf, speed_tolerance, min_people
+        keys,
+        rng,
+        pause_ms if keep_pauses else math.inf,
+        speed_tolerance,
+        min_people,
+        shuffle_pauses=keep_pauses == "count",
+        speed_noise=speed_noise,
     )
     out = keys.row < n_out
     new_press = np.empty(n_out)
@@ -193,6 +269,9 @@ def _anonymised_times(
     pause_ms: float,
     speed_tolerance: float | None,
     min_people: int,
+    *,
+    shuffle_pauses: bool = False,
+    speed_noise: str = "grid",
 ) -> tuple[FloatArray, FloatArray]:
     """New press and release times in sorted order (see the module docstring)."""
     n_keys = len(s.key_names)
@@ -204,6 +283,8 @@ def _anonymised_times(
     prev_key = np.roll(s.key, 1)[later]
     key = s.key[later]
     pause = flight >= pause_ms
+    if shuffle_pauses:
+        pause = _shuffled_pauses(pause, group, s.n_groups, rng)
     typical = group_median(flight[~pause], group[~pause], s.n_groups)
     typical = np.where(np.isnan(typical), group_median(flight, group, s.n_groups), typical)
     typical = np.maximum(np.nan_to_num(typical, nan=1.0), 1.0)
@@ -228,7 +309,8 @@ def _anonymised_times(
     if speed_tolerance is None:
         target = _pooled_spans(s, span, rng, min_people)
     else:
-        target = target_spans(span, s.sizes - 1, speed_tolerance, rng)
+        spans_for = jittered_spans if speed_noise == "uniform" else target_spans
+        target = spans_for(span, s.sizes - 1, speed_tolerance, rng)
     intervals = _synthetic_intervals(s, new_rel, pause, target, pause_ms)
     steps = np.zeros(len(s.row))
     steps[later] = intervals

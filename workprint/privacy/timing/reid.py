@@ -11,6 +11,7 @@ the report gives each and the best, next to chance (1 / people).
 
 from __future__ import annotations
 
+import math
 import secrets
 import warnings
 from collections.abc import Callable
@@ -20,10 +21,20 @@ from typing import Any, Final
 import numpy as np
 import pyarrow as pa
 
-from workprint.privacy.timing.features import SessionFeatures, session_features
+from workprint.privacy.timing.features import (
+    SessionFeatures,
+    content_features,
+    session_features,
+)
 from workprint.privacy.timing.keystrokes import anonymize_keystrokes
-from workprint.privacy.timing.sessions import FloatArray, IntArray, keystroke_sessions
+from workprint.privacy.timing.sessions import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    keystroke_sessions,
+)
 from workprint.privacy.timing.settings import CLASSIFIERS, DEFAULT_PAUSE_MS, FEATURE_SETS
+from workprint.privacy.timing.significance import interval, verdict
 from workprint.privacy.timing.utility import UtilityFigures, utility_figures
 
 SCENARIOS: Final = (
@@ -31,7 +42,9 @@ SCENARIOS: Final = (
     "anonymised_vs_raw_trained",
     "anonymised_vs_anonymised_trained",
     "timing_free_floor",
+    "key_content_floor",
 )
+TARGET_RATIO: Final = 2.0  # issue 5: anonymised identification at most 2x chance
 
 
 def make_classifier(name: str, seed: int) -> Any:
@@ -64,6 +77,7 @@ class AttackResult:
     features: str
     correct: int
     probes: int
+    ci95: tuple[float, float] = (math.nan, math.nan)  # significance.interval
 
     @property
     def accuracy(self) -> float:
@@ -78,33 +92,47 @@ class ReidReport:
     seed: int
     results: list[AttackResult] = field(default_factory=list)
     utility: UtilityFigures | None = None
+    repeats: int = 1  # anonymisation draws pooled in the anonymised scenarios
 
     @property
     def chance(self) -> float:
         return 1.0 / self.people if self.people else float("nan")
 
+    @property
+    def target(self) -> float:
+        """The anonymised scenarios' target: ``TARGET_RATIO`` times chance."""
+        return TARGET_RATIO * self.chance
+
     def best(self, scenario: str) -> AttackResult:
         """The strongest attack in a scenario (max over classifiers and feature sets)."""
-        return max((r for r in self.results if r.scenario == scenario), key=lambda r: r.correct)
+        return max((r for r in self.results if r.scenario == scenario), key=lambda r: r.accuracy)
+
+    def verdict(self, scenario: str) -> str:
+        """The best attack against 2x chance: "above", "below" or "not distinguishable"."""
+        low, high = self.best(scenario).ci95
+        return verdict(low, high, self.target)
 
     def table(self) -> str:
-        """The figures as a readable table: best attack per scenario next to chance, then
-        the utility figures."""
+        """The figures as a readable table: best attack per scenario with its 95% interval
+        next to chance and 2x chance, then the utility figures."""
         chance = self.chance
         lines = [
             f"{self.people} people, {self.sessions} sessions, {self.probes} probes "
-            f"(leave-one-session-out), seed {self.seed}",
-            f"{'scenario':<36} {'top-1':>7} {'x chance':>9}  best attack",
+            f"(leave-one-session-out), {self.repeats} anonymisation draw(s), seed {self.seed}",
+            f"{'scenario':<36} {'top-1':>7} {'95% interval':>15} {'x chance':>9}  "
+            f"vs 2x chance         best attack",
         ]
         for name in SCENARIOS:
             if not any(r.scenario == name for r in self.results):
                 continue
             best = self.best(name)
+            low, high = best.ci95
             lines.append(
-                f"{name:<36} {best.accuracy:>7.1%} {best.accuracy / chance:>9.2f}  "
+                f"{name:<36} {best.accuracy:>7.1%} {f'{low:.1%}-{high:.1%}':>15} "
+                f"{best.accuracy / chance:>9.2f}  {self.verdict(name):<20} "
                 f"{best.classifier}/{best.features} ({best.correct}/{best.probes})"
             )
-        lines.append(f"{'chance':<36} {chance:>7.1%} {1.0:>9.2f}")
+        lines.append(f"{'chance':<36} {chance:>7.1%} {'':>15} {1.0:>9.2f}")
         if self.utility is not None:
             u = self.utility
             lines += [
@@ -125,9 +153,15 @@ class ReidReport:
             "sessions": self.sessions,
             "probes": self.probes,
             "seed": self.seed,
+            "repeats": self.repeats,
             "chance": self.chance,
+            "target": self.target,
             "best": {
-                name: {**asdict(self.best(name)), "accuracy": self.best(name).accuracy}
+                name: {
+                    **asdict(self.best(name)),
+                    "accuracy": self.best(name).accuracy,
+                    "vs_target": self.verdict(name),
+                }
                 for name in SCENARIOS
                 if any(r.scenario == name for r in self.results)
             },
@@ -175,27 +209,27 @@ def session_folds(person: IntArray) -> IntArray:
     return rank
 
 
-def _run_attack(
+def run_attack(
     classifier: str,
     train_x: FloatArray,
     probe_x: FloatArray,
     person: IntArray,
     folds: IntArray,
     seed: int,
-) -> tuple[int, int]:
-    correct = probes = 0
+) -> BoolArray:
+    """Whether each session was identified when probed (False for never-probed ones)."""
+    hit = np.zeros(len(person), dtype=np.bool_)
     for fold in range(int(folds.max(initial=-1)) + 1):
         probe = folds == fold
         train = ~probe
         model = make_classifier(classifier, seed)
-        with warnings.catch_warnings():
-            # Constant features (a key nobody in a fold pressed twice) are expected here.
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            # Constant features (a key nobody in a fold pressed twice, a digraph every session
+            # has) are expected here.
             warnings.simplefilter("ignore", UserWarning)
             model.fit(train_x[train], person[train])
-        predicted = np.asarray(model.predict(probe_x[probe]))
-        correct += int((predicted == person[probe]).sum())
-        probes += int(probe.sum())
-    return correct, probes
+        hit[probe] = np.asarray(model.predict(probe_x[probe])) == person[probe]
+    return hit
 
 
 def evaluate_reid(
@@ -208,52 +242,81 @@ def evaluate_reid(
     anonymize: Callable[[pa.Table, int], pa.Table] | None = None,
     floor: bool = True,
     progress: Callable[[str], None] | None = None,
+    repeats: int = 1,
 ) -> ReidReport:
-    """Anonymise ``table`` once and run every (classifier, feature set) attack in the three
-    scenarios; also the utility figures. ``anonymize(table, seed)`` replaces the workprint
-    anonymiser (to evaluate another one, e.g. random delays, on the same footing). ``floor``
-    adds the attack on a timing-free copy (``timing_free``)."""
+    """Anonymise ``table`` and run every (classifier, feature set) attack in the three
+    scenarios; also the utility figures (of the first draw). ``anonymize(table, seed)``
+    replaces the workprint anonymiser (to evaluate another one, e.g. random delays, on the same
+    footing). ``floor`` adds the attack on a timing-free copy (``timing_free``) and the
+    key-content attack (``content_features``). ``repeats`` > 1 pools that many anonymisation
+    draws (seeds ``seed``, ``seed + 1``, ...) in the anonymised scenarios: more probes of the
+    anonymiser's randomness, the same sessions (the person-level interval accounts for that)."""
     seed = secrets.randbits(32) if seed is None else seed
+    if repeats < 1:
+        raise ValueError("repeats must be at least 1")
     for name in classifiers:
         make_classifier(name, seed)
     raw_sessions = keystroke_sessions(table)
-    if anonymize is None:
-        anonymised_table = anonymize_keystrokes(table, seed=seed, pause_ms=pause_ms)
-    else:
-        anonymised_table = anonymize(table, seed)
-    anon_sessions = keystroke_sessions(anonymised_table)
     raw = session_features(raw_sessions, pause_ms=pause_ms)
-    anon = session_features(anon_sessions, pause_ms=pause_ms)
     folds = session_folds(raw.person)
     report = ReidReport(
         people=len(set(raw.person.tolist())),
         sessions=len(raw.person),
         probes=int((folds >= 0).sum()),
         seed=seed,
-        utility=utility_figures(raw_sessions, anon_sessions, pause_ms),
+        repeats=repeats,
     )
-    views: dict[str, tuple[SessionFeatures, SessionFeatures]] = {
-        "raw": (raw, raw),
-        "anonymised_vs_raw_trained": (raw, anon),
-        "anonymised_vs_anonymised_trained": (anon, anon),
-    }
+    views: dict[str, list[tuple[FloatArray, FloatArray, str]]] = {}
+
+    def add(scenario: str, train: SessionFeatures, probe: SessionFeatures) -> None:
+        views.setdefault(scenario, []).extend(
+            (train.columns(f), probe.columns(f), f) for f in feature_sets
+        )
+
+    add("raw", raw, raw)
+    for draw in range(repeats):
+        draw_seed = seed + draw
+        if anonymize is None:
+            anonymised_table = anonymize_keystrokes(table, seed=draw_seed, pause_ms=pause_ms)
+        else:
+            anonymised_table = anonymize(table, draw_seed)
+        anon_sessions = keystroke_sessions(anonymised_table)
+        if draw == 0:
+            report.utility = utility_figures(raw_sessions, anon_sessions, pause_ms)
+        anon = session_features(anon_sessions, pause_ms=pause_ms)
+        add("anonymised_vs_raw_trained", raw, anon)
+        add("anonymised_vs_anonymised_trained", anon, anon)
     if floor:
         free = session_features(keystroke_sessions(timing_free(table, seed)), pause_ms=pause_ms)
-        views["timing_free_floor"] = (free, free)
-    for scenario, (train, probe) in views.items():
-        for feature_set in feature_sets:
-            for classifier in classifiers:
-                correct, probes = _run_attack(
+        add("timing_free_floor", free, free)
+        content = content_features(raw_sessions)
+        views["key_content_floor"] = [(content, content, "content")]
+    probed = folds >= 0
+    for scenario, runs in views.items():
+        for classifier in classifiers:
+            for feature_set in dict.fromkeys(f for _, _, f in runs):
+                hits = [
+                    run_attack(classifier, train_x, probe_x, raw.person, folds, seed)
+                    for train_x, probe_x, f in runs
+                    if f == feature_set
+                ]
+                correct: IntArray = np.zeros(report.people, dtype=np.int64)
+                for hit in hits:
+                    correct += np.bincount(raw.person[hit & probed], minlength=report.people)
+                tries: IntArray = len(hits) * np.bincount(
+                    raw.person[probed], minlength=report.people
+                ).astype(np.int64)
+                result = AttackResult(
+                    scenario,
                     classifier,
-                    train.columns(feature_set),
-                    probe.columns(feature_set),
-                    raw.person,
-                    folds,
-                    seed,
+                    feature_set,
+                    int(correct.sum()),
+                    int(tries.sum()),
+                    interval(correct, tries, seed),
                 )
-                report.results.append(
-                    AttackResult(scenario, classifier, feature_set, correct, probes)
-                )
+                report.results.append(result)
                 if progress is not None:
-                    progress(f"{scenario} {classifier}/{feature_set}: {correct}/{probes}")
+                    progress(
+                        f"{scenario} {classifier}/{feature_set}: {correct.sum()}/{tries.sum()}"
+                    )
     return report

@@ -13,7 +13,7 @@ UTILITY_SPEED_TOLERANCE: Final = 0.10  # the opt-in profile: per-session speed w
 DEFAULT_MIN_PEOPLE: Final = 4
 MOUSE_COLUMNS: Final = ("path", "t", "x", "y")
 CLASSIFIERS: Final = ("centroid", "knn", "forest", "svm", "logreg")
-FEATURE_SETS: Final = ("full", "global", "coarse")
+FEATURE_SETS: Final = ("full", "common", "global", "coarse")
 
 
 class TimingInputError(WorkprintError, ValueError):
