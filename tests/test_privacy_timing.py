@@ -4,6 +4,7 @@ re-identification evaluation on a 20-person slice of fixed_text.csv."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -100,10 +101,15 @@ _session = st.lists(
 )
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{"keep_pauses": True}, {"keep_pauses": "count", "speed_noise": "uniform"}],
+    ids=["pauses-kept", "pauses-counted-uniform-speed-noise"],
+)
 @settings(max_examples=40, deadline=None)
 @given(sessions=st.lists(_session, min_size=6, max_size=12), seed=st.integers(0, 2**32))
 def test_speed_within_budget_and_order_kept_for_random_sessions(
-    sessions: list[list[tuple[int, int, str]]], seed: int
+    options: dict[str, Any], sessions: list[list[tuple[int, int, str]]], seed: int
 ) -> None:
     rows: dict[str, list[object]] = {n: [] for n in ("user", "session", "keyname")}
     press_column: list[float] = []
@@ -118,7 +124,7 @@ def test_speed_within_budget_and_order_kept_for_random_sessions(
             press_column.append(float(press))
             release_column.append(float(press + hold))
     raw = pa.table({**rows, "timepress": press_column, "timerelease": release_column})
-    anonymised = anonymize_keystrokes(raw, seed=seed, speed_tolerance=0.1, keep_pauses=True)
+    anonymised = anonymize_keystrokes(raw, seed=seed, speed_tolerance=0.1, **options)
     assert _press_order(anonymised) == _press_order(raw)
     before, after = _spans(raw), _spans(anonymised)
     for label, (keys, span) in before.items():
