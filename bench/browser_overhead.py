@@ -1,46 +1,48 @@
-"""The extension's content script: main-thread cost per page load and per event on a large page
-(≥ 10,000 DOM nodes, 100 text mutations every 100 ms), side by side with the same page
-in the same Chromium without the extension.
+"""The extension's content script: main-thread cost per event (by event type) and per page load on
+a large page (≥ 10,000 DOM nodes, 100 text mutations every 100 ms), side by side with the same
+page in the same Chromium without the extension, with the recorder "recording" and "paused".
 
-Debian's Chromium (/usr/bin/chromium) driven by Playwright; the page's renderer main-thread time
-is CDP ``Performance.getMetrics`` ``TaskDuration`` (all main-thread tasks) and ``ScriptDuration``
-(JavaScript, the content script's isolated world included), both in the main thread's CPU time
-(``timeDomain: threadTicks``), not wall time. The extension is put in the "recording" state
-through its own storage (as its service worker would after the recorder answered), so the
-content script does all its work: describing elements, coalescing scrolls, batching and posting
-events to the service worker, which queues them (no recorder runs here: the count of events the
-content script posted is printed as the proof that it was live).
+Debian's Chromium (/usr/bin/chromium) driven by Playwright. Durations are CDP
+``Performance.getMetrics`` in the renderer main thread's CPU time (``timeDomain:
+threadTicks``), not wall time: ``ScriptDuration`` (all JavaScript, the content script's isolated
+world included) and ``TaskDuration`` (all main-thread work: layout, paint, ...).
 
-The interaction: each of a third of the events is a wheel notch followed by a click on the row
-then under the pointer (a new row each time, half-way down the table: no selector comes from a
-cache), then a field is clicked and a third are key presses into it.
+Why not simply (script time with − without) / events: the page's own timer keeps mutating the
+table during the interaction, and how many times it fires depends on how long the phase took,
+which differs between runs and between a loaded and an idle machine. The page counts its timer's
+ticks; each browser first measures the script CPU time per tick during 3 s of idle, and every
+phase's script time has ``ticks × that`` taken out. What is left is script caused by the
+interaction (the extension's, and Playwright's few evaluations, which both sides have). Per
+event = (left-over with − left-over without) / events, medians over runs; runs alternate
+without / recording / paused, each in a fresh browser and profile.
 
-Per event = (extension's extra script time during the interaction phase) / events dispatched;
-the page's own timer, which keeps mutating the table meanwhile, is taken out of both sides (the
-page measures its timer's work itself with performance.now(); an estimate from the idle phase's
-rate was too noisy: the page's script time per second varied 2x between runs). Runs alternate
-without/with the extension; medians.
+Each event type is its own phase, after a warm-up of the same type (not counted): ``click`` (a
+click on a button of a new row each time, after the pointer moved there), ``keystroke`` (key
+presses into a field of the table), ``scroll`` (wheel notches), ``mousemove`` (moves only). A
+phase ends with 0.7 s of quiet so its batches and scroll bursts are in it. The recording state
+is set through the extension's own storage (as its service worker does once the recorder
+answered); with no recorder, the worker counts what the content script posted, printed as the
+proof that it was live.
 
-Two more views of the content script's cost: its own time, measured inside it with
-``performance.now()`` around every handler, timer and observer callback (the "bench" flag this
-script sets in the extension's storage turns that on; wall time, so inflated when the machine
-is busy), and with ``--profile`` a CDP CPU profile of the interaction phase charged to the
-extension's functions (where the time goes).
+``--profile``: a CDP CPU profile of the phases, charged to the extension's own functions (where
+its time goes).
 
 usage: .venv/bin/python bench/browser_overhead.py [--rows 2000] [--events 300] [--runs 3]
-       [--state recording|paused] [--profile]
+       [--states recording,paused] [--profile] [--extension DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import http.server
+import os
 import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -51,35 +53,33 @@ ROOT = Path(__file__).resolve().parents[1]
 EXTENSION = ROOT / "extension"
 SET_STATE = (
     "state => chrome.storage.local.set({wp: {state, text: false, exclude_sites: [], "
-    "sensitive_selectors: [], search_sites: [], bench: true}})"
+    "sensitive_selectors: [], search_sites: []}})"
 )
-# Counts what the content scripts post (a port since the batching rework; one-off messages
-# before) (the worker itself drops it: no recorder answers).
-# (and keeps the content script's own timing, which the "bench" flag makes it send along).
+# The worker counts the events content scripts post (it drops them: no recorder answers).
 COUNT_EVENTS = (
-    "globalThis.benchSeen = 0; globalThis.benchTiming = {};"
+    "globalThis.benchSeen = 0;"
     " chrome.runtime.onConnect.addListener((p) => p.onMessage.addListener((m) => {"
-    " if (m && m.op === 'events') { globalThis.benchSeen += m.events.length;"
-    " globalThis.benchTiming = m.timing || {}; } }));"
-    " chrome.runtime.onMessage.addListener((m) => {"
-    " if (m && m.op === 'events') globalThis.benchSeen += m.events.length; })"
+    " if (m && m.op === 'events') globalThis.benchSeen += m.events.length; }));"
 )
-OWN_PARTS = ("click", "input", "scroll", "flush", "boxes", "settle", "observers")
+KINDS = ("click", "keystroke", "scroll", "mousemove")
+WARM_UP = 30
+QUIET_MS = 700
+IDLE_MS = 3000
 
 
 def big_page(rows: int) -> bytes:
-    """A table of ``rows`` rows (each: a button, a text field, a link, two text cells: ~6 nodes
-    per row plus text nodes), and a timer rewriting 100 random cells every 100 ms."""
+    """A table of ``rows`` rows (each: a button, a text field, a link, two text cells: ~9 nodes a
+    row) and a timer rewriting 100 cells every 100 ms; ``benchTicks`` counts its runs."""
     body = "".join(
         f'<tr><td><button id="b{i}">Open {i}</button></td><td><input name="f{i}"></td>'
         f'<td><a href="#r{i}">row {i}</a></td><td class="c">{i}</td><td>{i * 7}</td></tr>'
         for i in range(rows)
     )
     script = (
-        "const cells = document.querySelectorAll('td.c'); let n = 0; window.benchPageMs = 0;"
-        "setInterval(() => { const t0 = performance.now(); for (let k = 0; k < 100; k++) {"
+        "const cells = document.querySelectorAll('td.c'); let n = 0; window.benchTicks = 0;"
+        "setInterval(() => { for (let k = 0; k < 100; k++) {"
         " cells[(n * 7919 + k * 104729) % cells.length].textContent = String(n + k); }"
-        " n++; window.benchPageMs += performance.now() - t0; }, 100);"
+        " n++; window.benchTicks++; }, 100);"
     )
     return (
         f"<!doctype html><html><head><title>Large page</title></head><body>"
@@ -110,151 +110,220 @@ def serve(page: bytes) -> Iterator[str]:
         server.server_close()
 
 
-def metrics(cdp: Any) -> dict[str, float]:
-    got = cdp.send("Performance.getMetrics")["metrics"]
-    return {m["name"]: float(m["value"]) for m in got}
-
-
-def print_profile(profile: dict[str, Any], top: int = 25) -> float:
+def print_profile(profile: dict[str, Any], top: int = 15) -> float:
     """Where the extension's script time went: each CPU sample whose stack holds a frame of the
     extension is charged to (innermost extension function, leaf function), so a DOM call such as
     ``getBoundingClientRect`` (and the layout it forces) shows under the function that made it."""
     nodes = {n["id"]: n for n in profile["nodes"]}
-    parent: dict[int, int] = {}
-    for n in profile["nodes"]:
-        for child in n.get("children", []):
-            parent[child] = n["id"]
+    parent = {c: n["id"] for n in profile["nodes"] for c in n.get("children", [])}
     charged: dict[tuple[str, str], float] = {}
-    total = 0.0
     for sample, delta in zip(profile["samples"], [*profile["timeDeltas"][1:], 0], strict=True):
-        leaf = nodes[sample]["callFrame"]
+        leaf = nodes[sample]["callFrame"]["functionName"] or "(anonymous)"
         node_id: int | None = sample
         while node_id is not None:
             frame = nodes[node_id]["callFrame"]
             if frame["url"].startswith("chrome-extension://"):
                 own = f"{frame['url'].rsplit('/', 1)[-1]}:{frame['lineNumber'] + 1} "
-                own += frame["functionName"] or "(anonymous)"
-                key = (own, leaf["functionName"] or "(anonymous)")
+                key = (own + (frame["functionName"] or "(anonymous)"), leaf)
                 charged[key] = charged.get(key, 0.0) + delta / 1000.0
-                total += delta / 1000.0
                 break
             node_id = parent.get(node_id)
-    print(f"extension script time in the profile: {total:.1f} ms", file=sys.stderr)
+    total = sum(charged.values())
+    print(f"  extension's functions in the CPU profile: {total:.1f} ms", file=sys.stderr)
     for (own, leaf), ms in sorted(charged.items(), key=lambda kv: -kv[1])[:top]:
-        print(f"  {ms:8.2f} ms  {own}  →  {leaf}", file=sys.stderr)
+        print(f"    {ms:8.2f} ms  {own}  →  {leaf}", file=sys.stderr)
     return total / 1000.0
 
 
-def own_time(worker: Any) -> dict[str, float]:
-    """The content script's own time (ms) per part so far, as its last batch reported it."""
-    got = worker.evaluate("globalThis.benchTiming") if worker is not None else {}
-    return {k: float(got.get(k, 0.0)) for k in OWN_PARTS}
+class Tab:
+    """One page in one fresh browser, and the main thread's CPU clock of its renderer."""
+
+    def __init__(self, page: Any, cdp: Any) -> None:
+        self.page = page
+        self.cdp = cdp
+        self.per_tick = 0.0  # the page timer's script CPU seconds per run, calibrated in idle
+
+    def clocks(self) -> tuple[float, float, int]:
+        """(ScriptDuration, TaskDuration, page timer ticks) now."""
+        got = {m["name"]: m["value"] for m in self.cdp.send("Performance.getMetrics")["metrics"]}
+        ticks = int(self.page.evaluate("window.benchTicks"))
+        return float(got["ScriptDuration"]), float(got["TaskDuration"]), ticks
+
+    def measure(self, act: Callable[[], None]) -> dict[str, float]:
+        """Script and task CPU seconds of ``act`` plus the quiet after it, the page timer's share
+        of the script taken out."""
+        script0, task0, ticks0 = self.clocks()
+        act()
+        self.page.wait_for_timeout(QUIET_MS)
+        script1, task1, ticks1 = self.clocks()
+        ticks = ticks1 - ticks0
+        return {
+            "script": script1 - script0 - ticks * self.per_tick,
+            "task": task1 - task0,
+            "ticks": float(ticks),
+        }
+
+
+def interactions(page: Any) -> dict[str, Callable[[int], None]]:
+    """Each kind's way of dispatching ``n`` events, through CDP input only (no script in the
+    page). Clicks go down the visible rows, then a wheel turn shows new ones: a new element, and
+    so a new selector, every time."""
+
+    def click(n: int) -> None:
+        for i in range(n):
+            page.mouse.click(40, 60 + 30 * (i % 20))
+            if i % 20 == 19:
+                page.mouse.wheel(0, 600)
+
+    def keystroke(n: int) -> None:
+        page.mouse.click(260, 300)  # a text field of the row there
+        for i in range(n):
+            page.keyboard.press("abcdefgh"[i % 8])
+
+    def scroll(n: int) -> None:
+        for i in range(n):
+            page.mouse.wheel(0, 40 if i % 2 == 0 else -40)
+
+    def mousemove(n: int) -> None:
+        for i in range(n):
+            page.mouse.move(100 + (i * 37) % 600, 100 + (i * 53) % 400)
+
+    return {"click": click, "keystroke": keystroke, "scroll": scroll, "mousemove": mousemove}
 
 
 def one_run(
-    pw: Any,
-    url: str,
-    extension: bool,
-    events: int,
-    profile: bool = False,
-    state: str = "recording",
-    extension_dir: Path = EXTENSION,
+    pw: Any, url: str, state: str | None, events: int, extension_dir: Path, profile: bool
 ) -> dict[str, float]:
-    """One fresh browser: a page load, 2 s idle, then ``events`` clicks, key presses and wheel
-    notches (a third each). Main-thread seconds of each phase."""
+    """A fresh browser (``state`` None: without the extension): the page load, 3 s idle, then
+    each kind of event. CPU seconds of each phase."""
     args = list(CHROMIUM_ARGS)
-    if extension:
+    if state is not None:
         args += [
             f"--disable-extensions-except={extension_dir}",
             f"--load-extension={extension_dir}",
         ]
+    out: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as profile_dir:
         context = pw.chromium.launch_persistent_context(
             profile_dir, executable_path=CHROMIUM, headless=True, args=args
         )
         try:
             worker = None
-            if extension:
+            if state is not None:
                 workers = context.service_workers
                 worker = workers[0] if workers else context.wait_for_event("serviceworker")
-                time.sleep(1.0)  # its first (failing) state poll
+                time.sleep(1.0)  # its first (failing) poll for a recorder
                 worker.evaluate(COUNT_EVENTS)
                 worker.evaluate(SET_STATE, state)
             page = context.new_page()
+            page.set_viewport_size({"width": 1000, "height": 700})
             cdp = context.new_cdp_session(page)
-            # Durations in the main thread's CPU time, not wall time: on a shared machine a
-            # descheduled thread would otherwise charge its wait to whatever script was running.
             cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
+            tab = Tab(page, cdp)
             page.goto(url, wait_until="load")
             page.wait_for_timeout(500)
-            loaded = metrics(cdp)
-            nodes = page.evaluate("document.getElementsByTagName('*').length")
-            # Mid-table, so that a click's element has ~1,000 rows before it (the selector's
-            # :nth-of-type), then 2 s of the page's own work alone.
-            page.evaluate("window.scrollTo(0, document.body.scrollHeight / 2)")
+            out["load_script"], out["load_task"], _ = tab.clocks()
+            out["nodes"] = float(page.evaluate("document.getElementsByTagName('*').length"))
+            page.evaluate("window.scrollTo(0, document.body.scrollHeight / 3)")
             page.wait_for_timeout(300)
-            settled = metrics(cdp)  # the idle phase starts here, after these scripts' work
-            page_ms_settled = page.evaluate("window.benchPageMs")
-            page.wait_for_timeout(2000)
-            idle = metrics(cdp)
-            page_ms_idle = page.evaluate("window.benchPageMs")
-            own_before = own_time(worker)
-            if profile:
+            page.wait_for_timeout(IDLE_MS)  # the page's timer warms up (its code optimised)
+            script0, task0, ticks0 = tab.clocks()
+            page.wait_for_timeout(IDLE_MS)
+            script1, task1, ticks1 = tab.clocks()
+            tab.per_tick = (script1 - script0) / max(ticks1 - ticks0, 1)
+            out["idle_script_per_s"] = (script1 - script0) / (IDLE_MS / 1000)
+            out["idle_task_per_s"] = (task1 - task0) / (IDLE_MS / 1000)
+            out["per_tick"] = tab.per_tick
+            if profile and state is not None:
                 cdp.send("Profiler.enable")
-                cdp.send("Profiler.setSamplingInterval", {"interval": 50})
+                cdp.send("Profiler.setSamplingInterval", {"interval": 100})
                 cdp.send("Profiler.start")
-            start = time.monotonic()
-            third = events // 3
-            for _ in range(third):  # each click on a new row: no selector comes from a cache
-                page.mouse.wheel(0, 40)
-                page.mouse.click(40, 300)
-            page.mouse.click(260, 300)  # a text field of the row
-            for i in range(third):
-                page.keyboard.press("abcdefgh"[i % 8])
-            page.wait_for_timeout(600)  # the last scroll burst and batch
-            wall = time.monotonic() - start
-            acted = metrics(cdp)
-            page_ms_acted = page.evaluate("window.benchPageMs")
-            profiled = print_profile(cdp.send("Profiler.stop")["profile"]) if profile else 0.0
-            queued = float(worker.evaluate("globalThis.benchSeen")) if worker is not None else 0.0
-            own_after = own_time(worker)
+            acts = interactions(page)
+            for kind in KINDS:
+                acts[kind](WARM_UP)
+                page.wait_for_timeout(QUIET_MS)
+                got = tab.measure(functools.partial(acts[kind], events))
+                for key, value in got.items():
+                    out[f"{kind}_{key}"] = value
+            script0, task0, ticks0 = tab.clocks()
+            page.wait_for_timeout(IDLE_MS)
+            script1, task1, ticks1 = tab.clocks()
+            out["per_tick_end"] = (script1 - script0) / max(ticks1 - ticks0, 1)
+            if profile and state is not None:
+                print(f"run with the extension {state}:", file=sys.stderr)
+                print_profile(cdp.send("Profiler.stop")["profile"])
+            out["posted"] = float(worker.evaluate("globalThis.benchSeen")) if worker else 0.0
         finally:
             context.close()
-    idle_task = (idle["TaskDuration"] - settled["TaskDuration"]) / 2.0
-    idle_script = (idle["ScriptDuration"] - settled["ScriptDuration"]) / 2.0
-    # The page's own timer keeps running during the interaction: the time it measured itself
-    # (performance.now() around its work) is taken out of both sides' script time.
-    page_ms = (page_ms_acted - page_ms_idle) / 1000.0
-    return {
-        "nodes": float(nodes),
-        "load_task": loaded["TaskDuration"],
-        "load_script": loaded["ScriptDuration"],
-        "idle_task_per_s": idle_task,
-        "idle_script_per_s": idle_script,
-        "act_task": acted["TaskDuration"] - idle["TaskDuration"] - page_ms,
-        "act_script": acted["ScriptDuration"] - idle["ScriptDuration"] - page_ms,
-        "wall": wall,
-        "page_timer": page_ms,
-        "idle_page_timer_per_s": (page_ms_idle - page_ms_settled) / 2000.0,
-        "act_script_raw": acted["ScriptDuration"] - idle["ScriptDuration"],
-        "events": float(3 * third + 1),
-        "queued": queued,
-        "profiled_ext": profiled,
-        **{f"own_{k}": (own_after[k] - own_before[k]) / 1000.0 for k in OWN_PARTS},
-    }
+    return out
+
+
+def uptime() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
+def report(results: dict[str | None, list[dict[str, float]]], events: int, runs: int) -> None:
+    def med(state: str | None, key: str) -> float:
+        return statistics.median(r[key] for r in results[state])
+
+    def spread(state: str | None, key: str) -> str:
+        values = sorted(r[key] for r in results[state])
+        return f"{values[0] * 1000:.2f}…{values[-1] * 1000:.2f}"
+
+    states = [s for s in results if s is not None]
+    print(
+        f"page: {int(med(None, 'nodes'))} DOM nodes, 100 text mutations / 100 ms; {events} "
+        f"events per kind after {WARM_UP} warm-up; {runs} runs, medians; CPU time"
+    )
+    print(
+        f"page timer's script per tick (without): {med(None, 'per_tick') * 1000:.3f} ms "
+        f"(after the events: {med(None, 'per_tick_end') * 1000:.3f} ms); "
+        f"left-over script without the extension per event: "
+        + ", ".join(f"{k} {med(None, f'{k}_script') / events * 1000:+.4f} ms" for k in KINDS)
+    )
+    for state in states:
+        posted = med(state, "posted")
+        print(f"\nextension {state} (events the content script posted: {posted:.0f})")
+        print("  per event (ms)      added script   (runs: min…max, µs)   added task time")
+        for kind in KINDS:
+            added = [
+                (r[f"{kind}_script"] - med(None, f"{kind}_script")) / events for r in results[state]
+            ]
+            task = (med(state, f"{kind}_task") - med(None, f"{kind}_task")) / events
+            print(
+                f"  {kind:12s} {statistics.median(added) * 1000:+14.4f}   "
+                f"({min(added) * 1e6:+.1f}…{max(added) * 1e6:+.1f})"
+                f"{task * 1000:+22.3f}"
+            )
+        load_script = med(state, "load_script") - med(None, "load_script")
+        load_task = med(state, "load_task") - med(None, "load_task")
+        idle = med(state, "idle_script_per_s") - med(None, "idle_script_per_s")
+        print(
+            f"  per page load: {load_script * 1000:+.2f} ms script "
+            f"(without {med(None, 'load_script') * 1000:.2f}, with "
+            f"{spread(state, 'load_script')}), {load_task * 1000:+.1f} ms task time"
+        )
+        print(f"  idle (page timer only): {idle * 1000:+.3f} ms script per second")
+        total_without = med(None, "load_task") + sum(med(None, f"{k}_task") for k in KINDS)
+        added_script = load_script + sum(
+            med(state, f"{k}_script") - med(None, f"{k}_script") for k in KINDS
+        )
+        total_with = med(state, "load_task") + sum(med(state, f"{k}_task") for k in KINDS)
+        print(
+            f"  whole scenario (load + {len(KINDS)}×{events + WARM_UP} events): added script "
+            f"{added_script * 1000:+.1f} ms = {added_script / total_without * 100:+.2f}% of the "
+            f"main-thread time without the extension ({total_without * 1000:.0f} ms); "
+            f"task time {(total_with - total_without) / total_without * 100:+.1f}% (noisy)"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2000)
-    parser.add_argument("--events", type=int, default=300)
+    parser.add_argument("--events", type=int, default=300, help="measured events per kind")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument(
-        "--state",
-        default="recording",
-        choices=("recording", "paused"),
-        help="the recorder state the extension is put in (paused: the cost of merely being there)",
-    )
+    parser.add_argument("--states", default="recording,paused", help="extension states to run")
     parser.add_argument(
         "--extension",
         type=Path,
@@ -262,101 +331,28 @@ def main() -> None:
         help="the unpacked extension to measure (e.g. an older version, to compare)",
     )
     parser.add_argument(
-        "--profile",
-        action="store_true",
-        help="sample the interaction phase with the CDP Profiler, print the extension's top costs",
+        "--profile", action="store_true", help="print the extension's top costs (CPU profile)"
     )
     opts = parser.parse_args()
+    states = [s for s in opts.states.split(",") if s]
+    if not states or any(s not in ("recording", "paused") for s in states):
+        parser.error("--states: a comma-separated list of recording, paused")
     from playwright.sync_api import sync_playwright
 
-    results: dict[bool, list[dict[str, float]]] = {False: [], True: []}
+    print(f"before: {uptime()}")
+    results: dict[str | None, list[dict[str, float]]] = {None: [], **{s: [] for s in states}}
     with serve(big_page(opts.rows)) as url, sync_playwright() as pw:
         for run in range(opts.runs):
-            for extension in (False, True):
-                got = one_run(
-                    pw,
-                    url,
-                    extension,
-                    opts.events,
-                    opts.profile and extension,
-                    opts.state,
-                    opts.extension,
-                )
-                results[extension].append(got)
+            for state in results:
+                got = one_run(pw, url, state, opts.events, opts.extension, opts.profile)
+                results[state].append(got)
                 print(
-                    f"run {run + 1} {'with' if extension else 'without'} extension: "
+                    f"run {run + 1} {state or 'without'}: "
                     + ", ".join(f"{k}={v:.4f}" for k, v in got.items()),
                     file=sys.stderr,
                 )
-
-    def med(extension: bool, key: str) -> float:
-        return statistics.median(r[key] for r in results[extension])
-
-    nodes = int(med(False, "nodes"))
-    print(f"page: {nodes} DOM nodes, 100 text mutations / 100 ms; {opts.runs} runs each, medians")
-    print("                              without ext   with ext     added")
-    for label, key in (
-        ("page load TaskDuration (ms)", "load_task"),
-        ("page load ScriptDuration (ms)", "load_script"),
-        ("idle main thread (ms/s)", "idle_task_per_s"),
-        ("idle script (ms/s)", "idle_script_per_s"),
-        ("interaction TaskDuration (ms)", "act_task"),
-        ("interaction ScriptDuration (ms)", "act_script"),
-    ):
-        a, b = med(False, key) * 1000, med(True, key) * 1000
-        share = f" ({(b - a) / a * 100:+.1f}%)" if a > 0.5 else ""
-        print(f"{label:31s} {a:11.2f} {b:10.2f} {b - a:+9.2f}{share}")
-    n = med(True, "events")
-    sent = med(True, "queued")
-    per_task = (med(True, "act_task") - med(False, "act_task")) / n * 1000
-    added_script = med(True, "act_script") - med(False, "act_script")
-    print(
-        f"per event ({int(n)} dispatched): +{per_task:.4f} ms main-thread task time, "
-        f"+{added_script / n * 1000:.4f} ms script time (target < 0.05 ms); "
-        f"+{added_script / max(sent, 1) * 1000:.4f} ms script time per event sent ({sent:.0f})"
-    )
-    # The same in CPU time only: the page alone runs its timer at a rate (script CPU ms per
-    # second of the interaction phase, runs without the extension); what the runs with it used
-    # beyond that rate over their own phase is the extension's.
-    rate = statistics.median(r["act_script_raw"] / r["wall"] for r in results[False])
-    beyond = statistics.median(r["act_script_raw"] - rate * r["wall"] for r in results[True])
-    print(
-        f"script CPU time beyond the page's own rate ({rate * 1000:.2f} ms/s): "
-        f"{beyond * 1000:+.1f} ms = {beyond / n * 1000:.4f} ms per event dispatched, "
-        f"{beyond / max(sent, 1) * 1000:.4f} ms per event sent"
-    )
-    own = {k: med(True, f"own_{k}") * 1000 for k in OWN_PARTS}
-    print(
-        f"content script's own time in the interaction (performance.now() around its handlers, "
-        f"timers and observers): {sum(own.values()):.1f} ms = "
-        f"{sum(own.values()) / n:.4f} ms per event dispatched ("
-        + ", ".join(f"{k} {v:.1f}" for k, v in own.items())
-        + ")"
-    )
-    if opts.profile:
-        profiled = med(True, "profiled_ext")
-        print(
-            f"CPU profile, samples in the extension's own functions (and the DOM calls they make) "
-            f"during the interaction: {profiled * 1000:.1f} ms = {profiled / n * 1000:.4f} ms "
-            "per event dispatched"
-        )
-    total_a = med(False, "load_task") + med(False, "act_task") + 2 * med(False, "idle_task_per_s")
-    total_b = med(True, "load_task") + med(True, "act_task") + 2 * med(True, "idle_task_per_s")
-    print(
-        f"whole scenario (load + 2 s idle + interaction): +{(total_b - total_a) * 1000:.1f} ms "
-        f"= {(total_b - total_a) / total_a * 100:+.1f}% main-thread time (target < 5%)"
-    )
-    script_added = (
-        med(True, "load_script")
-        - med(False, "load_script")
-        + 2 * (med(True, "idle_script_per_s") - med(False, "idle_script_per_s"))
-        + added_script
-    )
-    print(
-        f"added script time over the whole scenario: {script_added * 1000:+.1f} ms = "
-        f"{script_added / total_a * 100:+.2f}% of the page's main-thread time without the "
-        "extension"
-    )
+    print(f"after: {uptime()}")
+    report(results, opts.events, opts.runs)
 
 
 if __name__ == "__main__":

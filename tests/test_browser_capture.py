@@ -63,6 +63,11 @@ def test_session_arrives_with_descriptors_and_secrets_are_in_no_byte_written(
             time.sleep(0.6)
             page.goto(site.url("/login.html"))
             page.fill("#user", "ada")
+            # The page makes the field a one-time-code field: the content script's kept verdict
+            # for it must not let the next keystrokes through.
+            page.evaluate("document.getElementById('user').autocomplete = 'one-time-code'")
+            page.click("#user")
+            page.keyboard.type("Zq")
             page.click("#credential")
             page.keyboard.type(PASSWORD)
             page.click("#toggle")  # the show-password trap: the field becomes type=text
@@ -74,7 +79,8 @@ def test_session_arrives_with_descriptors_and_secrets_are_in_no_byte_written(
             page.wait_for_load_state()
             page.goto(site.url("/checkout.html"))
             page.fill("#fullname", "Ada Example")
-            page.fill("#city", "Lyon")
+            page.click("#city")
+            page.keyboard.type("Lyon")  # one input event per keystroke, each fully described
             page.fill("#f3", CARD_NUMBER)
             page.fill("#f4", "12/29")
             page.fill("#f5", "737")
@@ -110,6 +116,17 @@ def test_session_arrives_with_descriptors_and_secrets_are_in_no_byte_written(
     assert typed["notes"].value == "claims within thirty days"  # text-content granted
     assert typed["user"].value == "ada" and typed["user"].el_name == "User name"
     assert typed["city"].value == "Lyon"
+    city = [a for a in acts if a.act == "input" and a.el_id == "city"]
+    assert [(a.length, a.value) for a in city] == [(1, "L"), (2, "Ly"), (3, "Lyo"), (4, "Lyon")]
+    for a in city:
+        assert (a.el_selector, a.el_name, a.el_tag, a.el_role) == (
+            "#city",
+            "City",
+            "input",
+            "textbox",
+        )
+        assert len(a.el_box) == 4 and a.el_box[2] > 0 and a.vw and a.vh
+    assert not any("Z" in (a.value or "") for a in acts if a.el_id == "user"), "after autocomplete"
     for never in ("credential", "verification", "f3", "f4", "f5", "memo", "field"):
         assert never not in typed, f"a sensitive or forged field was recorded: {never}"
     assert any(a.act == "click" and a.el_id == "toggle" for a in acts)

@@ -16,7 +16,7 @@
   const SCROLL_IDLE_MS = 250;
   const DWELL_REPORT_MS = 5000;
   const BOX_WAIT_MS = 2000;
-  const { NAME_MAX, clip, implicitRole, accessibleName, cssPath } = globalThis.WPElement;
+  const { NAME_MAX, clip, implicitRole, accessibleName, cssPath, selectorGeneration, forgetSelectors } = globalThis.WPElement;
   const INTERACTIVE = "a,button,input,select,textarea,label,summary,option,[role],[contenteditable=''],[contenteditable=true],[onclick],[tabindex]";
 
   let cfg = null; // the recorder's state, from the service worker via storage
@@ -24,30 +24,32 @@
   let flushTimer = null;
   let port = null; // one long-lived channel to the service worker, not a new one per batch
 
-  // The script's own main-thread time per part, kept only while a benchmark asks for it (the
-  // "bench" flag in the extension's storage, which no page and no recorder sets); sent along
-  // with each batch. Off, it costs one null check per call.
-  let timing = null;
-  function timed(part, fn) {
-    return function (arg) {
-      if (!timing) return fn(arg);
-      const t0 = performance.now();
-      try {
-        return fn(arg);
-      } finally {
-        timing[part] = (timing[part] || 0) + performance.now() - t0;
-      }
-    };
-  }
+  // Every event a listener hears costs the page main-thread time, so the script listens to as
+  // little as it can (docs/performance.md, "Browser extension"): no listener for high-rate events
+  // (pointer moves, element scrolls, selection changes), one call per scroll burst, and a
+  // keystroke in a field already described is a timestamp and a length pushed to the batch.
   const wasPassword = new WeakSet(); // fields that were ever type=password
 
   // The site test and the stripped URL are computed once per (URL, state): every event asks.
+  // Reading the URL itself is not free in the isolated world (location.href ~30 µs, document.URL
+  // ~10 µs per event on the benchmark page), so where the Navigation API tells when the URL
+  // changes (same-document navigations: pushState, fragments) it is read only then. Such a
+  // change never changes the origin, and so never whether the site is excluded.
   let siteFor = { href: null, cfg: null, excluded: true, url: "" };
+  const navigationApi = globalThis.navigation;
+  let urlKnown = false;
+  if (navigationApi && typeof navigationApi.addEventListener === "function") {
+    navigationApi.addEventListener("currententrychange", () => {
+      urlKnown = false;
+    });
+  }
   function site() {
-    const href = location.href;
+    if (urlKnown && siteFor.cfg === cfg) return siteFor;
+    const href = document.URL;
     if (siteFor.href !== href || siteFor.cfg !== cfg) {
       siteFor = { href, cfg, excluded: WP.siteExcluded(href, cfg.exclude_sites), url: WP.stripUrl(href) };
     }
+    urlKnown = navigationApi !== undefined;
     return siteFor;
   }
 
@@ -55,19 +57,21 @@
     return cfg !== null && cfg.state === "recording" && !site().excluded;
   }
 
+  const TIME_ORIGIN = performance.timeOrigin; // read once: the getter is not free
   function now(e) {
-    return e && e.timeStamp ? performance.timeOrigin + e.timeStamp : Date.now();
+    return e && e.timeStamp ? TIME_ORIGIN + e.timeStamp : Date.now();
   }
 
   function emit(ev) {
-    if (!live()) return;
-    ev.url = site().url;
+    const at = site();
+    if (cfg === null || cfg.state !== "recording" || at.excluded) return;
+    ev.url = at.url;
     buffer.push(ev);
     if (!flushTimer) flushTimer = setTimeout(flush, FLUSH_MS);
   }
 
   // ``leaving``: the page is hidden or left; boxes not measured yet are read now.
-  const flush = timed("flush", (leaving) => {
+  const flush = (leaving) => {
     flushTimer = null;
     if (!buffer.length) return;
     if (boxes.size && !leaving && performance.now() - boxesSince < BOX_WAIT_MS) {
@@ -76,6 +80,7 @@
     }
     measureNow();
     measured = new Map();
+    forgetSelectors();
     const events = buffer;
     buffer = [];
     if (!live()) return;
@@ -86,11 +91,11 @@
           port = null;
         });
       }
-      port.postMessage(timing ? { op: "events", events, timing } : { op: "events", events });
+      port.postMessage({ op: "events", events });
     } catch (e) {
       port = null; // the extension was reloaded: this page's script is orphaned, nothing to do
     }
-  });
+  };
 
   // -- element boxes, measured after the frame's own layout -------------------------------------
   // getBoundingClientRect() inside an event handler forces a synchronous layout whenever the page
@@ -101,7 +106,7 @@
   const boxes = new Map(); // element → events waiting for its box
   let measured = new Map(); // element → its box, for the rest of the batch (typing: one per field)
   let boxesSince = 0;
-  const boxWatch = new IntersectionObserver(timed("boxes", (entries) => {
+  const boxWatch = new IntersectionObserver((entries) => {
     for (const entry of entries) {
       boxWatch.unobserve(entry.target);
       const waiting = boxes.get(entry.target);
@@ -111,7 +116,7 @@
       measured.set(entry.target, box);
       for (const ev of waiting) ev.el_box = box;
     }
-  }));
+  });
 
   function rounded(r) {
     return [Math.round(r.x), Math.round(r.y), Math.round(r.width), Math.round(r.height)];
@@ -151,9 +156,16 @@
   // -- sensitive fields ----------------------------------------------------------------------
   function fieldOf(el) {
     if (!(el instanceof Element)) return null;
+    const tag = el.tagName;
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return el; // what closest() says
     return el.closest("input,textarea,select,[contenteditable]") || null;
   }
 
+  // A field's verdict from its own attributes is kept until one of them changes (fieldAttrs
+  // below counts the changes); the policy's selectors, which can depend on any ancestor, are
+  // asked every time.
+  const verdicts = new WeakMap(); // field → [sensitive by its attributes, fieldAttrs when judged]
+  let fieldAttrs = 0;
   function sensitive(el) {
     const field = fieldOf(el);
     if (!field) return false;
@@ -162,9 +174,14 @@
       wasPassword.add(field);
       return true;
     }
-    const ac = field.getAttribute("autocomplete");
-    if (ac && WP.SENSITIVE_AUTOCOMPLETE.test(ac)) return true;
-    if (WP.SENSITIVE_NAME.test(field.name || "") || WP.SENSITIVE_NAME.test(field.id || "")) return true;
+    let verdict = verdicts.get(field);
+    if (!verdict || verdict[1] !== fieldAttrs) {
+      const ac = field.getAttribute("autocomplete");
+      const secret = !!(ac && WP.SENSITIVE_AUTOCOMPLETE.test(ac)) || WP.SENSITIVE_NAME.test(field.name || "") || WP.SENSITIVE_NAME.test(field.id || "");
+      verdict = [secret, fieldAttrs];
+      verdicts.set(field, verdict);
+    }
+    if (verdict[0]) return true;
     for (const selector of (cfg && cfg.sensitive_selectors) || []) {
       try {
         if (field.matches(selector) || field.closest(selector)) return true;
@@ -180,12 +197,16 @@
   }
 
   // The show-password trap: a type switch away from "password" must not make the field readable.
-  new MutationObserver(timed("observers", (records) => {
+  // The same observer tells when a field's other deciding attributes changed. It runs in a
+  // microtask after the page's change, before any later event reaches a listener.
+  new MutationObserver((records) => {
+    fieldAttrs++;
     for (const r of records) {
+      if (r.attributeName !== "type") continue;
       if (r.oldValue && r.oldValue.toLowerCase() === "password") wasPassword.add(r.target);
       if (r.target.type === "password") wasPassword.add(r.target);
     }
-  })).observe(document, { subtree: true, attributes: true, attributeFilter: ["type"], attributeOldValue: true });
+  }).observe(document, { subtree: true, attributes: true, attributeFilter: ["type", "autocomplete", "name", "id"], attributeOldValue: true });
 
   // -- element descriptors (element.js) ------------------------------------------------------
   // Adds the element's descriptor to ``ev``: everything now but the box (boxLater).
@@ -208,18 +229,34 @@
     return ev;
   }
 
+  // Plain property copies (Object.assign from an object with deleted keys took ~40 µs).
+  function copyDescriptor(ev, d) {
+    ev.el_tag = d.el_tag;
+    ev.el_selector = d.el_selector;
+    ev.el_box = d.el_box;
+    ev.vw = d.vw;
+    ev.vh = d.vh;
+    if (d.el_role !== undefined) ev.el_role = d.el_role;
+    if (d.el_name !== undefined) ev.el_name = d.el_name;
+    if (d.el_id !== undefined) ev.el_id = d.el_id;
+    if (d.el_type !== undefined) ev.el_type = d.el_type;
+    if (d.el_autocomplete !== undefined) ev.el_autocomplete = d.el_autocomplete;
+    return ev;
+  }
+
   function target(e) {
-    const el = e.composedPath ? e.composedPath()[0] : e.target;
+    let el = e.target;
+    if (el && el.shadowRoot) el = e.composedPath()[0]; // inside an open shadow root
     if (!(el instanceof Element)) return null;
     return el.closest(INTERACTIVE) || el;
   }
 
   // -- listeners (capture phase, trusted events only) ----------------------------------------
-  function on(type, handler, where) {
-    (where || window).addEventListener(type, timed(type, (e) => {
+  function on(type, handler) {
+    window.addEventListener(type, (e) => {
       if (!e.isTrusted || cfg === null || cfg.state !== "recording") return;
       handler(e);
-    }), { capture: true, passive: true });
+    }, { capture: true, passive: true });
   }
 
   on("click", (e) => {
@@ -232,14 +269,27 @@
     if (e.button === 1) search.onClick(target(e), e);
   });
 
+  // A keystroke in the field the last one went to (same batch, no change on the selector's path
+  // or to the field's attributes) copies that keystroke's descriptor instead of describing again.
+  let typed = { field: null, ev: null, buffer: null, generation: -1, attrs: -1 };
   on("input", (e) => {
-    const el = target(e);
+    // Nearly always the event's target is the field itself: no ancestor walk then.
+    const raw = e.target;
+    const tag = raw && raw.tagName;
+    const el = (tag === "INPUT" || tag === "TEXTAREA") && !raw.shadowRoot ? raw : target(e);
     if (!el || sensitive(el)) return;
     const field = fieldOf(el) || el;
     const text = "value" in field ? String(field.value) : field.textContent || "";
     const ev = { type: "web_act", t_ms: now(e), act: "input", length: text.length };
     if (cfg.text) ev.value = text.slice(0, 4096);
+    if (typed.field === field && typed.buffer === buffer && typed.generation === selectorGeneration() && typed.attrs === fieldAttrs) {
+      copyDescriptor(ev, typed.ev);
+      boxLater(ev, field);
+      emit(ev);
+      return;
+    }
     emit(describe(ev, field));
+    typed = { field, ev, buffer, generation: selectorGeneration(), attrs: fieldAttrs };
   });
 
   on("submit", (e) => {
@@ -264,14 +314,16 @@
   }
 
   // Scrolls are coalesced: one event per burst, with the total movement since the last burst.
+  // Only the viewport's scrolls are heard: a listener on the document that does not capture
+  // (a text field or a list scrolling inside the page fires "scroll" on itself, which does not
+  // bubble; capturing, the field scrolling its text heard every keystroke). Only the first
+  // "scroll" of a burst reaches the script (a wheel notch fires several); a timer then reads the
+  // position and listens again: a scroll that goes on is one event per SCROLL_IDLE_MS.
   // The position comes from the document element's box as an IntersectionObserver reports it
-  // after the frame's layout: reading window.scrollY in a timer forces a layout of the page
-  // (a whole 18,000-node table per burst on the benchmark page).
+  // after the frame's layout: reading window.scrollY in a timer forces a layout of the page.
   let scrollOrigin = null; // [x, y] scroll offset at the end of the last burst
   let scrollT = null;
-  let scrollLast = 0;
-  let scrollTimer = null;
-  const pageWatch = new IntersectionObserver(timed("boxes", (entries) => {
+  const pageWatch = new IntersectionObserver((entries) => {
     pageWatch.unobserve(document.documentElement);
     const r = entries[entries.length - 1].boundingClientRect;
     const at = [-r.x, -r.y];
@@ -283,37 +335,27 @@
       if (dx || dy) emit({ type: "web_act", t_ms: t, act: "scroll", dx, dy, vw: viewport[0], vh: viewport[1] });
     }
     scrollOrigin = at;
-  }));
+    armScroll();
+  });
   function measureScroll() {
     if (document.documentElement) pageWatch.observe(document.documentElement);
   }
-  const scrollSettled = timed("settle", () => {
-    const wait = scrollLast + SCROLL_IDLE_MS - performance.now();
-    if (wait > 1) {
-      scrollTimer = setTimeout(scrollSettled, wait); // one timer per burst, not one per event
-      return;
-    }
-    scrollTimer = null;
-    measureScroll();
-    armScroll();
-  });
-  // A scroll fires a "scroll" event every frame (a smooth wheel notch: a dozen); only the first
-  // of a burst is listened to, then "scrollend" (once per gesture) tells when it stopped.
-  const scrollStarts = timed("scroll", (e) => {
+  function scrollStarts(e) {
     if (!e.isTrusted) return armScroll();
     if (cfg === null || cfg.state !== "recording") return; // re-armed when recording resumes
-    if (scrollT === null) scrollT = now(e);
-    scrollEnded(); // and if no "scrollend" comes, the burst still ends
-  });
+    scrollT = now(e);
+    setTimeout(measureScroll, SCROLL_IDLE_MS);
+  }
+  let scrollArmed = false;
   function armScroll() {
-    document.addEventListener("scroll", scrollStarts, { capture: true, passive: true, once: true });
+    if (scrollArmed || scrollT !== null) return;
+    scrollArmed = true;
+    document.addEventListener("scroll", (e) => {
+      scrollArmed = false;
+      scrollStarts(e);
+    }, { passive: true, once: true });
   }
   armScroll();
-  function scrollEnded() {
-    scrollLast = performance.now();
-    if (!scrollTimer) scrollTimer = setTimeout(scrollSettled, SCROLL_IDLE_MS);
-  }
-  on("scrollend", scrollEnded, document);
 
   // -- time on page: visible and focused, not wall time ---------------------------------------
   const dwell = { visible: 0, focused: 0, since: performance.now() };
@@ -393,12 +435,11 @@
     started = true;
     measureScroll(); // where the page is before the first scroll
     markPasswords(document);
-    emit({ type: "web_nav", t_ms: performance.timeOrigin, title: clip(document.title) || undefined });
+    emit({ type: "web_nav", t_ms: TIME_ORIGIN, title: clip(document.title) || undefined });
     search.start();
   }
   function onConfig(value) {
     cfg = value || null;
-    timing = cfg && cfg.bench ? timing || {} : null;
     if (cfg !== null && cfg.state === "recording") armScroll(); // no-op if armed already
     if (!live()) {
       buffer = []; // paused or excluded while events waited: they never leave the page

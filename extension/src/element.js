@@ -74,10 +74,12 @@
 
   // -- stable selectors, cached -------------------------------------------------------------------
   // The ":nth-of-type" walk was most of the script's cost on a large page (a click in a 2,000-row
-  // table counted all 2,000 rows). Positions are now counted once per parent and kept until that
-  // parent's children change; selectors are kept until an id or the children of a node on their
-  // path change. Both are watched only on the nodes a selector used (no subtree observer: a page
-  // that rewrites text all the time pays nothing for it).
+  // table counted all 2,000 rows). Positions are counted once per parent and kept until that
+  // parent's children change (watched only on the parents a selector used: no subtree observer,
+  // so a page that rewrites text all the time pays nothing for it). A selector is kept until
+  // such a change or until the content script's batch leaves (forgetSelectors): an id changed on
+  // its path is seen by the next batch. Watching ids too cost a MutationObserver registration per
+  // node per new element, most of a click's cost.
   let positions = new WeakMap(); // parent → Map(child → [index among same-tag siblings, same-tag count])
   let selectors = new WeakMap(); // element → [selector, generation]
   let generation = 0;
@@ -85,7 +87,6 @@
     for (const r of records) positions.delete(r.target);
     generation++;
   });
-  const idWatch = new MutationObserver(() => generation++);
 
   function position(node, parent) {
     let table = positions.get(parent);
@@ -104,14 +105,14 @@
     return table.get(node) || [1, 1];
   }
 
+  const SIMPLE_ID = /^[A-Za-z][\w-]*$/;
   function cssPath(el) {
     const cached = selectors.get(el);
     if (cached && cached[1] === generation) return cached[0];
     const parts = [];
     let node = el;
     while (node && node.nodeType === 1 && parts.length < 8) {
-      idWatch.observe(node, { attributes: true, attributeFilter: ["id"] });
-      if (node.id && /^[A-Za-z][\w-]*$/.test(node.id)) {
+      if (node.id && SIMPLE_ID.test(node.id)) {
         parts.unshift("#" + node.id);
         break;
       }
@@ -128,5 +129,5 @@
     selectors.set(el, [selector, generation]);
     return selector;
   }
-  root.WPElement = { NAME_MAX, clip, implicitRole, accessibleName, cssPath };
+  root.WPElement = { NAME_MAX, clip, implicitRole, accessibleName, cssPath, selectorGeneration: () => generation, forgetSelectors: () => generation++ };
 })(globalThis);
