@@ -108,22 +108,10 @@ def events_to_table(events: Sequence[Event]) -> pa.Table:
             column[row] = list(value) if isinstance(value, tuple) else value
     columns["type"] = types
     arrays = [
-        pa.array(columns[f.name], type=f.type) if f.name in columns else _nulls(n, f)
+        pa.array(columns[f.name], type=f.type) if f.name in columns else pa.nulls(n, f.type)
         for f in EVENT_SCHEMA
     ]
     return pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA)
-
-
-_NULLS: Final[dict[str, pa.Array]] = {}
-
-
-def _nulls(n: int, field: pa.Field) -> pa.Array:
-    """An all-null column of ``n`` rows, sliced from one kept per field: building ~50 of them
-    anew was most of the fixed cost of converting a batch (~1 ms, whatever its size)."""
-    kept = _NULLS.get(field.name)
-    if kept is None or len(kept) < n:
-        _NULLS[field.name] = kept = pa.nulls(max(n, 1024), field.type)
-    return kept.slice(0, n)
 
 
 def table_to_events(table: pa.Table) -> list[Event]:
