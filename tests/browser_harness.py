@@ -222,3 +222,14 @@ def stop_recorder(rec: RecorderProcess) -> None:
     code, err = rec.stop()
     assert code == 0, err
     assert "Traceback" not in err, err
+
+
+def check_result_click(acts: list[WebAct], base: str) -> None:
+    """The click on the test site's first search result, as every browser must report it:
+    stable selector, accessible name and role, page URL, box, viewport and position."""
+    result_click = next(a for a in acts if a.act == "click" and a.el_tag == "a")
+    assert result_click.el_selector == "#results > li:nth-of-type(1) > a"
+    assert result_click.el_name == "Travel expense policy" and result_click.el_role == "link"
+    assert result_click.url == f"{base}/search.html"
+    assert len(result_click.el_box) == 4 and result_click.vw and result_click.vh
+    assert result_click.x is not None and result_click.el_box[0] <= result_click.x

@@ -14,6 +14,7 @@ from tests.browser_harness import (
     ONE_TIME_CODE,
     PASSWORD,
     browser_policy,
+    check_result_click,
     chromium_with_extension,
     install_host,
     needs_chromium,
@@ -106,12 +107,7 @@ def test_session_arrives_with_descriptors_and_secrets_are_in_no_byte_written(
     assert any(n.transition == "link" and n.url == f"{base}/article.html" for n in navs)
 
     acts = [e for e in events if isinstance(e, WebAct)]
-    result_click = next(a for a in acts if a.act == "click" and a.el_tag == "a")
-    assert result_click.el_selector == "#results > li:nth-of-type(1) > a"
-    assert result_click.el_name == "Travel expense policy" and result_click.el_role == "link"
-    assert result_click.url == f"{base}/search.html"
-    assert len(result_click.el_box) == 4 and result_click.vw and result_click.vh
-    assert result_click.x is not None and result_click.el_box[0] <= result_click.x
+    check_result_click(acts, base)
     typed = {a.el_id: a for a in acts if a.act == "input"}
     assert typed["notes"].value == "claims within thirty days"  # text-content granted
     assert typed["user"].value == "ada" and typed["user"].el_name == "User name"

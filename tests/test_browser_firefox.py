@@ -22,6 +22,7 @@ import pytest
 from tests.browser_harness import (
     PASSWORD,
     browser_policy,
+    check_result_click,
     serve_site,
     settle,
     stop_recorder,
@@ -205,12 +206,7 @@ def test_firefox_records_click_typing_search_and_navigation_never_the_password(
     assert any(n.url == f"{base}/login.html" for n in navs)
 
     acts = [e for e in events if isinstance(e, WebAct)]
-    result_click = next(a for a in acts if a.act == "click" and a.el_tag == "a")
-    assert result_click.el_selector == "#results > li:nth-of-type(1) > a"
-    assert result_click.el_name == "Travel expense policy" and result_click.el_role == "link"
-    assert result_click.url == f"{base}/search.html"
-    assert len(result_click.el_box) == 4 and result_click.vw and result_click.vh
-    assert result_click.x is not None and result_click.el_box[0] <= result_click.x
+    check_result_click(acts, base)
     typed = {a.el_id: a for a in acts if a.act == "input"}
     assert typed["notes"].value == "claims within thirty days"  # text-content granted
     assert typed["notes"].url == f"{base}/article.html"
